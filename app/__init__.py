@@ -1,0 +1,3 @@
+"""Digit inference service: serves MNIST ONNX models over HTTP without TensorFlow."""
+
+__version__ = "1.0.0"

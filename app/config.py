@@ -1,0 +1,64 @@
+"""Service settings: every knob is an environment variable."""
+
+import math
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
+    """The CPU quota of this process's cgroup in cores (v2 `cpu.max` or v1 CFS), None if unlimited."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def available_cpus(root: Path = CGROUP_ROOT) -> int:
+    """Cores this process may really use: CPU affinity, capped by the cgroup quota (at least 1)."""
+    cores = len(os.sched_getaffinity(0))
+    limit = cgroup_cpu_limit(root)
+    if limit is not None:
+        cores = min(cores, math.ceil(limit))
+    return max(1, cores)
+
+
+class Settings(BaseSettings):
+    """Service settings, read from environment variables of the same name (case-insensitive)."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    models_dir: Path = Field(DEFAULT_MODELS_DIR, description="Folder holding <name>/model.onnx + model.json")
+    host: str = Field("127.0.0.1", description="Address to listen on")
+    port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
+    workers: int = Field(1, ge=1, description="Uvicorn worker processes")
+    max_batch: int = Field(256, ge=1, description="Most instances in one request")
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1, description="Largest request body accepted")
+    ort_threads: int | None = Field(
+        None, ge=1, description="onnxruntime intra-op threads per model; default: CPUs this container may use"
+    )
+    access_log: bool = Field(False, description="Log every request (costs throughput; /metrics counts them anyway)")
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lowercase_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @property
+    def intra_op_threads(self) -> int:
+        """ORT_THREADS if set, else the CPU count the container's quota allows."""
+        return self.ort_threads or available_cpus()

@@ -1,0 +1,166 @@
+"""Validates request bodies into a pixel batch and options, with numpy rather than per-value pydantic."""
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.errors import InvalidInput
+from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
+from app.registry import ModelSpec
+
+PIXEL_MAX = 255.0
+NUMERIC_KINDS = "iuf"
+
+
+@dataclass(frozen=True)
+class PredictOptions:
+    """What a caller may ask besides the images."""
+
+    top_k: int = 3
+    return_logits: bool = False
+    thresholds: np.ndarray | None = None
+
+
+def prepare_image(data: bytes, spec: ModelSpec) -> np.ndarray:
+    """Decoded image -> model input: an MNIST-style digit for multiclass, a resized canvas for multilabel."""
+    gray = decode_grayscale(data)
+    if spec.task == "multiclass":
+        return to_mnist_digit(gray, spec.image_shape[0])
+    return to_canvas(gray, spec.image_shape)
+
+
+def parse_json_body(body: bytes, spec: ModelSpec, max_batch: int) -> tuple[np.ndarray, PredictOptions]:
+    """A JSON predict body -> float32 pixels [N, H, W] and the options."""
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise InvalidInput("body must be a JSON object with an 'instances' list")
+    if "instances" not in payload:
+        raise InvalidInput("instances: field required")
+    options = parse_options({key: value for key, value in payload.items() if key != "instances"}, spec)
+    return instances_to_pixels(payload["instances"], spec, max_batch), options
+
+
+def parse_form(
+    images: Sequence[bytes], fields: Mapping[str, str], spec: ModelSpec, max_batch: int
+) -> tuple[np.ndarray, PredictOptions]:
+    """Multipart `file` parts and form fields (each a JSON value) -> pixels and options."""
+    if not images:
+        raise InvalidInput("file: at least one file part (PNG or JPEG) is required")
+    _check_batch_size(len(images), max_batch, "file")
+    values: dict[str, Any] = {}
+    for key, text in fields.items():
+        try:
+            values[key] = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            raise InvalidInput(f"{key}: form field must hold a JSON value, got {text!r}") from None
+    options = parse_options(values, spec)
+    return np.stack([_decode(data, spec, f"file[{index}]") for index, data in enumerate(images)]), options
+
+
+def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
+    """Check top_k (multiclass), threshold (multilabel) and return_logits; refuse anything else."""
+    allowed = {"return_logits", "top_k" if spec.task == "multiclass" else "threshold"}
+    unknown = sorted(set(values) - allowed)
+    if unknown:
+        raise InvalidInput(f"{unknown[0]}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})")
+    return_logits = values.get("return_logits", False)
+    if not isinstance(return_logits, bool):
+        raise InvalidInput(f"return_logits: expected true or false, got {return_logits!r}")
+    labels = len(spec.labels)
+    top_k = values.get("top_k", min(3, labels))
+    if type(top_k) is not int or not 1 <= top_k <= labels:
+        raise InvalidInput(f"top_k: expected an integer from 1 to {labels}, got {top_k!r}")
+    thresholds = spec.thresholds
+    if "threshold" in values:
+        thresholds = _parse_threshold(values["threshold"], labels)
+    return PredictOptions(top_k=top_k, return_logits=return_logits, thresholds=thresholds)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_threshold(value: Any, labels: int) -> np.ndarray:
+    wanted = f"one number in (0, 1) or a list of {labels} such numbers"
+    if _is_number(value):
+        value = [value] * labels
+    if not isinstance(value, list) or len(value) != labels or not all(_is_number(item) for item in value):
+        raise InvalidInput(f"threshold: expected {wanted}, got {value!r}")
+    thresholds = np.asarray(value, dtype=np.float32)
+    if not np.all((thresholds > 0) & (thresholds < 1)):
+        raise InvalidInput(f"threshold: expected {wanted}, got {value!r}")
+    return thresholds
+
+
+def _check_batch_size(count: int, max_batch: int, field: str) -> None:
+    if count > max_batch:
+        raise InvalidInput(f"{field}: at most {max_batch} instances per request (MAX_BATCH), got {count}")
+
+
+def instances_to_pixels(instances: Any, spec: ModelSpec, max_batch: int) -> np.ndarray:
+    """The `instances` list -> float32 [N, H, W]; errors name the instance and what was expected."""
+    if not isinstance(instances, list) or not instances:
+        raise InvalidInput("instances: expected a non-empty list of images")
+    _check_batch_size(len(instances), max_batch, "instances")
+    height, width = spec.image_shape
+    if all(type(instance) is list for instance in instances):
+        try:
+            batch = np.asarray(instances)
+        except ValueError:  # ragged: the per-instance path says which one
+            batch = None
+        if (
+            batch is not None
+            and batch.dtype.kind in NUMERIC_KINDS
+            and batch.shape[1:] in ((height * width,), (height, width))
+            and batch.min() >= 0
+            and batch.max() <= PIXEL_MAX
+        ):
+            return batch.reshape(len(instances), height, width).astype(np.float32, copy=False)
+    return np.stack([_instance_pixels(instance, index, spec) for index, instance in enumerate(instances)])
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    return "x".join(str(side) for side in shape) if len(shape) != 1 else str(shape[0])
+
+
+def _instance_pixels(instance: Any, index: int, spec: ModelSpec) -> np.ndarray:
+    where = f"instances[{index}]"
+    height, width = spec.image_shape
+    expected = f"expected {height * width} values or {height}x{width}"
+    if isinstance(instance, dict):
+        encoded = instance.get("b64")
+        if set(instance) != {"b64"} or not isinstance(encoded, str):
+            raise InvalidInput(f'{where}: expected {{"b64": "<base64 PNG or JPEG>"}}, got keys {sorted(instance)}')
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidInput(f"{where}.b64: not valid base64") from None
+        return _decode(data, spec, f"{where}.b64")
+    if not isinstance(instance, list):
+        raise InvalidInput(f"{where}: {expected} or {{\"b64\": ...}}, got {type(instance).__name__}")
+    try:
+        pixels = np.asarray(instance)
+    except ValueError:
+        raise InvalidInput(f"{where}: {expected}, got ragged nested lists") from None
+    if pixels.dtype.kind not in NUMERIC_KINDS:
+        raise InvalidInput(f"{where}: every value must be a number from 0 to 255")
+    if pixels.shape not in ((height * width,), (height, width)):
+        raise InvalidInput(f"{where}: {expected}, got {_describe_shape(pixels.shape)}")
+    if not (pixels.min() >= 0 and pixels.max() <= PIXEL_MAX):
+        raise InvalidInput(f"{where}: values must be from 0 to 255, got {pixels.min()}..{pixels.max()}")
+    return pixels.reshape(height, width).astype(np.float32)
+
+
+def _decode(data: bytes, spec: ModelSpec, where: str) -> np.ndarray:
+    try:
+        return prepare_image(data, spec)
+    except ImageError as error:
+        raise InvalidInput(f"{where}: {error}") from None

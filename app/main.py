@@ -1,0 +1,63 @@
+"""Builds the FastAPI application."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app import __version__
+from app.config import Settings
+from app.errors import install_error_handlers
+from app.limits import BodySizeLimitMiddleware
+from app.metrics import Metrics, RequestMetricsMiddleware
+from app.registry import ModelRegistry
+from app.routes import health, models, predict
+from app.schemas import MulticlassRequest, MultilabelRequest
+
+REQUEST_MODELS = (MulticlassRequest, MultilabelRequest)
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load and verify every model before serving (unless `python -m app` already did)."""
+    registry: ModelRegistry = app.state.registry
+    if not registry.ready:
+        registry.load()
+    yield
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service, with its registry not loaded yet (the lifespan loads it)."""
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Digit inference service",
+        version=__version__,
+        description="MNIST digits over HTTP: softmax for 'which digit?', sigmoid per label for 'which digits?'.",
+        lifespan=lifespan,
+    )
+    metrics = Metrics()
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.registry = ModelRegistry(settings.models_dir, settings.intra_op_threads, metrics.observe_inference)
+    install_error_handlers(app)
+    for router in (predict.router, models.router, health.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the predict request bodies, which the handlers validate themselves."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in REQUEST_MODELS:
+            model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            components.update(model_schema.pop("$defs", {}))
+            components[model.__name__] = model_schema
+        app.openapi_schema = schema
+    return app.openapi_schema

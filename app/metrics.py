@@ -1,0 +1,69 @@
+"""Prometheus metrics of one app instance, and the ASGI middleware that records requests."""
+
+import time
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+INSTANCE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+class Metrics:
+    """Request, latency and batch-size metrics in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "http_requests", "HTTP requests by route, method and status code.",
+            ["route", "method", "status"], registry=self.registry,
+        )
+        self.request_latency = Histogram(
+            "http_request_duration_seconds", "Time from request start to the end of the response, by route.",
+            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.inference_latency = Histogram(
+            "model_inference_duration_seconds", "onnxruntime time per inference call, by model.",
+            ["model"], buckets=LATENCY_BUCKETS, registry=self.registry,
+        )
+        self.instances = Histogram(
+            "predict_instances_per_request", "Images per predict request, by model.",
+            ["model"], buckets=INSTANCE_BUCKETS, registry=self.registry,
+        )
+
+    def observe_inference(self, model: str, seconds: float) -> None:
+        """Record one onnxruntime call."""
+        self.inference_latency.labels(model).observe(seconds)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric."""
+        return generate_latest(self.registry)
+
+
+class RequestMetricsMiddleware:
+    """Counts HTTP requests by route template and status, and times them (pure ASGI: cheap per request)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_with_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_status)
+        finally:
+            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.request_latency.labels(route).observe(time.perf_counter() - start)

@@ -1,0 +1,48 @@
+"""Runs a model on a pixel batch and shapes the answer: softmax for multiclass, sigmoid for multilabel."""
+
+from typing import Any
+
+import numpy as np
+
+from app.inputs import PredictOptions
+from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
+from app.registry import Model
+
+
+def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
+    """The response body for a predict request."""
+    logits = model.logits(pixels)
+    if model.spec.task == "multiclass":
+        predictions = multiclass_predictions(logits, model.spec.temperature, options.top_k)
+    else:
+        assert options.thresholds is not None
+        predictions = multilabel_predictions(logits, options.thresholds)
+    if options.return_logits:
+        for prediction, row in zip(predictions, logits, strict=True):
+            prediction["logits"] = row
+    return {"model": {"name": model.spec.name, "version": model.spec.version}, "predictions": predictions}
+
+
+def multiclass_predictions(logits: np.ndarray, temperature: float, k: int) -> list[dict[str, Any]]:
+    """One digit per image: softmax(logits / T) couples the classes so they sum to 1."""
+    probabilities = softmax(logits, temperature)
+    labels, top_probabilities = top_k(probabilities, k)
+    return [
+        {
+            "label": row_labels[0],
+            "probability": row_top[0],
+            "probabilities": row,
+            "top_k": [{"label": label, "probability": p} for label, p in zip(row_labels, row_top, strict=True)],
+        }
+        for row, row_labels, row_top in zip(probabilities, labels, top_probabilities, strict=True)
+    ]
+
+
+def multilabel_predictions(logits: np.ndarray, thresholds: np.ndarray) -> list[dict[str, Any]]:
+    """Any number of digits per image: an independent sigmoid per label, then its threshold."""
+    probabilities = sigmoid(logits)
+    flags = apply_thresholds(probabilities, thresholds)
+    return [
+        {"labels": np.flatnonzero(row_flags), "flags": row_flags, "probabilities": row}
+        for row, row_flags in zip(probabilities, flags, strict=True)
+    ]

@@ -1,0 +1,212 @@
+"""The model repository: finds models under MODELS_DIR, verifies them, runs onnxruntime. No HTTP here."""
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import onnxruntime as ort
+
+from app.errors import ModelLoadError, ModelNotFound, ModelNotReady
+
+logger = logging.getLogger(__name__)
+
+Task = Literal["multiclass", "multilabel"]
+ACTIVATION_OF_TASK: dict[str, str] = {"multiclass": "softmax", "multilabel": "sigmoid"}
+MODEL_FILE = "model.onnx"
+METADATA_FILE = "model.json"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What model.json says about a model, checked."""
+
+    name: str
+    version: str
+    task: Task
+    activation: str
+    input_name: str
+    image_shape: tuple[int, int]
+    output_name: str
+    labels: tuple[str, ...]
+    temperature: float
+    thresholds: np.ndarray | None
+    sha256: str
+    metadata: dict[str, Any]
+
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any], path: Path) -> "ModelSpec":
+        """Validate a parsed model.json; raise ModelLoadError naming the first problem."""
+        try:
+            task = metadata["task"]
+            if task not in ACTIVATION_OF_TASK:
+                raise ModelLoadError(path, f"task must be multiclass or multilabel, got {task!r}")
+            if metadata["activation"] != ACTIVATION_OF_TASK[task]:
+                raise ModelLoadError(path, f"a {task} model needs activation {ACTIVATION_OF_TASK[task]!r}")
+            shape = metadata["input"]["shape"]
+            if len(shape) != 3 or not all(isinstance(side, int) and side > 0 for side in shape[1:]):
+                raise ModelLoadError(path, f"input shape must be [batch, H, W], got {shape}")
+            labels = tuple(str(label) for label in metadata["labels"])
+            temperature = float(metadata.get("temperature", 1.0))
+            if not temperature > 0:
+                raise ModelLoadError(path, f"temperature must be > 0, got {temperature}")
+            thresholds = None
+            if task == "multilabel":
+                thresholds = np.asarray(metadata["thresholds"], dtype=np.float32)
+                if thresholds.shape != (len(labels),) or not np.all((thresholds > 0) & (thresholds < 1)):
+                    raise ModelLoadError(path, f"thresholds must be {len(labels)} numbers in (0, 1)")
+            return cls(
+                name=str(metadata["name"]),
+                version=str(metadata["version"]),
+                task=task,
+                activation=metadata["activation"],
+                input_name=str(metadata["input"]["name"]),
+                image_shape=(shape[1], shape[2]),
+                output_name=str(metadata["output"]["name"]),
+                labels=labels,
+                temperature=temperature,
+                thresholds=thresholds,
+                sha256=str(metadata["onnx_sha256"]).lower(),
+                metadata=metadata,
+            )
+        except KeyError as missing:
+            raise ModelLoadError(path, f"missing key {missing}") from None
+        except (TypeError, ValueError) as wrong:
+            raise ModelLoadError(path, f"malformed metadata: {wrong}") from None
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+InferenceObserver = Callable[[str, float], None]
+"""Called after each inference with the model name and the seconds it took."""
+
+
+class Model:
+    """One verified model with its onnxruntime session."""
+
+    def __init__(self, spec: ModelSpec, session: ort.InferenceSession, observe: InferenceObserver | None) -> None:
+        self.spec = spec
+        self._session = session
+        self._outputs = [spec.output_name]
+        self._observe = observe
+
+    def logits(self, pixels: np.ndarray) -> np.ndarray:
+        """Raw logits [N, labels] for float32 pixels [N, H, W] in 0..255."""
+        start = time.perf_counter()
+        result = self._session.run(self._outputs, {self.spec.input_name: pixels})[0]
+        if self._observe is not None:
+            self._observe(self.spec.name, time.perf_counter() - start)
+        return result
+
+
+def load_model(folder: Path, threads: int, observe: InferenceObserver | None = None) -> Model:
+    """Read, verify and open models/<name>/; raise ModelLoadError with the file and the reason."""
+    metadata_path = folder / METADATA_FILE
+    onnx_path = folder / MODEL_FILE
+    try:
+        metadata = json.loads(metadata_path.read_text())
+    except OSError as error:
+        raise ModelLoadError(metadata_path, f"cannot read: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ModelLoadError(metadata_path, f"not valid JSON: {error}") from None
+    if not isinstance(metadata, dict):
+        raise ModelLoadError(metadata_path, "must hold a JSON object")
+    spec = ModelSpec.from_metadata(metadata, metadata_path)
+    if spec.name != folder.name:
+        raise ModelLoadError(metadata_path, f"name {spec.name!r} does not match its folder {folder.name!r}")
+    if not onnx_path.is_file():
+        raise ModelLoadError(onnx_path, "file is missing")
+    actual = file_sha256(onnx_path)
+    if actual != spec.sha256:
+        raise ModelLoadError(onnx_path, f"sha256 {actual} does not match model.json ({spec.sha256})")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
+        raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
+    _check_signature(session, spec, onnx_path)
+    return Model(spec, session, observe)
+
+
+def _check_signature(session: ort.InferenceSession, spec: ModelSpec, path: Path) -> None:
+    inputs = {node.name: node for node in session.get_inputs()}
+    outputs = {node.name: node for node in session.get_outputs()}
+    if spec.input_name not in inputs:
+        raise ModelLoadError(path, f"has no input {spec.input_name!r} (it has {sorted(inputs)})")
+    if spec.output_name not in outputs:
+        raise ModelLoadError(path, f"has no output {spec.output_name!r} (it has {sorted(outputs)})")
+    node = inputs[spec.input_name]
+    if node.type != "tensor(float)" or list(node.shape[1:]) != list(spec.image_shape):
+        raise ModelLoadError(path, f"input is {node.type} {node.shape}, model.json says float32 {spec.image_shape}")
+    width = outputs[spec.output_name].shape[-1]
+    if isinstance(width, int) and width != len(spec.labels):
+        raise ModelLoadError(path, f"output has {width} values, model.json names {len(spec.labels)} labels")
+
+
+class ModelRegistry:
+    """All models under a folder, one per task; ready once every model is loaded and verified."""
+
+    def __init__(self, models_dir: Path, threads: int, observe: InferenceObserver | None = None) -> None:
+        self.models_dir = models_dir
+        self.threads = threads
+        self._observe = observe
+        self._models: dict[str, Model] = {}
+        self._by_task: dict[str, Model] = {}
+
+    @property
+    def ready(self) -> bool:
+        """True once load() has succeeded."""
+        return bool(self._models)
+
+    def load(self) -> None:
+        """Load every models/<name>/ folder; all or nothing."""
+        if not self.models_dir.is_dir():
+            raise ModelLoadError(self.models_dir, "models folder does not exist")
+        folders = sorted(path.parent for path in self.models_dir.glob(f"*/{METADATA_FILE}"))
+        if not folders:
+            raise ModelLoadError(self.models_dir, f"no <name>/{METADATA_FILE} found")
+        models: dict[str, Model] = {}
+        by_task: dict[str, Model] = {}
+        for folder in folders:
+            model = load_model(folder, self.threads, self._observe)
+            if model.spec.task in by_task:
+                other = by_task[model.spec.task].spec.name
+                raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")
+            models[model.spec.name] = by_task[model.spec.task] = model
+            logger.info("loaded %s %s (%s, sha256 %s)", model.spec.name, model.spec.version, model.spec.task,
+                        model.spec.sha256[:12])
+        self._models, self._by_task = models, by_task
+
+    def names(self) -> list[str]:
+        """Names of the loaded models."""
+        return sorted(self._models)
+
+    def get(self, name: str) -> Model:
+        """The loaded model of that name."""
+        if not self._models:
+            raise ModelNotReady("models are not loaded yet")
+        if name not in self._models:
+            raise ModelNotFound(f"no model named {name!r}; available: {', '.join(self.names())}")
+        return self._models[name]
+
+    def for_task(self, task: Task) -> Model:
+        """The loaded model answering that task."""
+        if task not in self._by_task:
+            raise ModelNotReady(f"no {task} model is loaded")
+        return self._by_task[task]

@@ -1,0 +1,31 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from app.deps import MetricsDep, RegistryDep
+from app.errors import ModelNotReady
+from app.responses import JSONResponse
+from app.schemas import ErrorResponse, Status
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Status)
+async def healthz() -> JSONResponse:
+    """The process is alive (never touches the models)."""
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz", response_model=Status, responses={503: {"model": ErrorResponse}})
+async def readyz(registry: RegistryDep) -> JSONResponse:
+    """200 once every model is loaded and verified, else 503."""
+    if not registry.ready:
+        raise ModelNotReady("models are not loaded yet")
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics(metrics: MetricsDep) -> Response:
+    """Prometheus text exposition."""
+    return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,25 @@
+"""The model repository as seen over HTTP."""
+
+from fastapi import APIRouter
+
+from app.deps import RegistryDep
+from app.responses import JSONResponse
+from app.schemas import ErrorResponse, ModelList
+
+router = APIRouter(tags=["models"])
+
+
+@router.get("/models", response_model=ModelList, responses={503: {"model": ErrorResponse}})
+async def list_models(registry: RegistryDep) -> JSONResponse:
+    """The metadata of every loaded model."""
+    return JSONResponse({"models": [registry.get(name).spec.metadata for name in registry.names()]})
+
+
+@router.get(
+    "/models/{name}",
+    response_model=dict[str, object],
+    responses={404: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+)
+async def get_model(name: str, registry: RegistryDep) -> JSONResponse:
+    """One model's metadata: task, activation, input shape, labels, temperature or thresholds, metrics."""
+    return JSONResponse(registry.get(name).spec.metadata)

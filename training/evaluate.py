@@ -1,0 +1,133 @@
+"""Test metrics and the PNG report figures written next to each model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from training.calibrate import Reliability, nll, reliability, softmax  # noqa: E402
+
+LABELS = [str(k) for k in range(10)]
+
+
+def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float | int]:
+    """Accuracy, and ECE / NLL before and after temperature scaling."""
+    return {
+        "accuracy": float(np.mean(logits.argmax(axis=-1) == labels)),
+        "ece_before": reliability(softmax(logits), labels).ece,
+        "ece_after": reliability(softmax(logits, temperature), labels).ece,
+        "nll_before": nll(logits, labels),
+        "nll_after": nll(logits, labels, temperature),
+        "test_size": int(len(labels)),
+    }
+
+
+def _f1(precision: float, recall: float) -> float:
+    """Harmonic mean, 0 when both are 0."""
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def multilabel_metrics(flags: np.ndarray, targets: np.ndarray) -> dict[str, object]:
+    """Micro precision / recall / F1, exact match, and per-label precision / recall / F1."""
+    flags, targets = flags.astype(bool), targets.astype(bool)
+    tp = np.sum(flags & targets, axis=0).astype(np.float64)
+    predicted, actual = flags.sum(axis=0), targets.sum(axis=0)
+    per_label = []
+    for k, label in enumerate(LABELS):
+        precision = tp[k] / predicted[k] if predicted[k] else 0.0
+        recall = tp[k] / actual[k] if actual[k] else 0.0
+        per_label.append({"label": label, "precision": precision, "recall": recall, "f1": _f1(precision, recall)})
+    micro_precision = tp.sum() / max(predicted.sum(), 1)
+    micro_recall = tp.sum() / max(actual.sum(), 1)
+    return {
+        "micro_precision": float(micro_precision),
+        "micro_recall": float(micro_recall),
+        "micro_f1": float(_f1(micro_precision, micro_recall)),
+        "exact_match": float(np.mean(np.all(flags == targets, axis=1))),
+        "per_label": [{key: (float(v) if key != "label" else v) for key, v in row.items()} for row in per_label],
+        "test_size": int(len(targets)),
+    }
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    """Write and close a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_training_curves(history: dict[str, list[float]], title: str, path: Path) -> None:
+    """Loss (and accuracy if recorded) per epoch, training vs validation."""
+    metrics = [m for m in ("loss", "accuracy", "binary_accuracy") if m in history]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        ax.plot(epochs, history[metric], marker="o", label="train")
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def plot_confusion_matrix(labels: np.ndarray, predicted: np.ndarray, path: Path) -> None:
+    """Counts of true digit (rows) vs predicted digit (columns) on the test split, log colour scale."""
+    matrix = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6))
+    image = ax.imshow(np.log1p(matrix), cmap="Blues")
+    for (row, col), count in np.ndenumerate(matrix):
+        if count:
+            color = "white" if matrix[row, col] > matrix.max() / 4 else "black"
+            ax.text(col, row, str(count), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(10), LABELS)
+    ax.set_yticks(range(10), LABELS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"mnist-multiclass confusion matrix (test, accuracy {np.trace(matrix) / matrix.sum():.4f})")
+    fig.colorbar(image, ax=ax, label="log(1 + count)")
+    _save(fig, path)
+
+
+def plot_reliability(before: Reliability, after: Reliability, temperature: float, path: Path) -> None:
+    """Reliability diagrams of the test split before and after temperature scaling."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)
+    panels = [(before, "before (T = 1)"), (after, f"after temperature scaling (T = {temperature:.3f})")]
+    for ax, (bins, title) in zip(axes, panels):
+        centres = (bins.edges[:-1] + bins.edges[1:]) / 2
+        width = bins.edges[1] - bins.edges[0]
+        filled = bins.count > 0
+        ax.bar(centres[filled], bins.accuracy[filled], width=width, edgecolor="black", alpha=0.7, label="accuracy")
+        ax.plot(bins.confidence[filled], bins.confidence[filled], "r.", label="mean confidence")
+        ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
+        ax.set_xlabel("confidence of the top class")
+        ax.set_title(f"{title}\nECE = {bins.ece:.4f}")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(loc="upper left")
+    axes[0].set_ylabel("accuracy")
+    _save(fig, path)
+
+
+def plot_per_label(per_label: list[dict[str, object]], path: Path) -> None:
+    """Grouped precision / recall / F1 bars for each digit label on the test canvases."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    x = np.arange(len(per_label))
+    for offset, metric in zip((-0.27, 0.0, 0.27), ("precision", "recall", "f1")):
+        ax.bar(x + offset, [row[metric] for row in per_label], width=0.27, label=metric)
+    values = [row[m] for row in per_label for m in ("precision", "recall", "f1")]
+    ax.set_ylim(max(0.0, min(values) - 0.02), 1.0)
+    ax.set_xticks(x, [row["label"] for row in per_label])
+    ax.set_xlabel("digit label")
+    ax.set_title("mnist-multilabel per-label precision / recall / F1 (test canvases)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(loc="lower right")
+    _save(fig, path)

@@ -1,0 +1,60 @@
+"""Assertions on one model folder against the model repository contract the service reads."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+SIDES = {"mnist-multiclass": 28, "mnist-multilabel": 56}
+TASKS = {"mnist-multiclass": ("multiclass", "softmax"), "mnist-multilabel": ("multilabel", "sigmoid")}
+FIGURES = {
+    "mnist-multiclass": ["training_curves.png", "confusion_matrix.png", "reliability.png"],
+    "mnist-multilabel": ["training_curves.png", "per_label_f1.png"],
+}
+TOOLS = ["tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"]
+MAX_ONNX_BYTES = 2 * 1024 * 1024
+
+
+def check_model_folder(folder: Path, name: str) -> dict:
+    """Every file and model.json key the contract promises; returns the parsed model.json."""
+    card = json.loads((folder / "model.json").read_text())
+    onnx_path = folder / "model.onnx"
+    side = SIDES[name]
+    task, activation = TASKS[name]
+    assert (card["name"], card["task"], card["activation"]) == (name, task, activation)
+    assert isinstance(card["version"], str) and card["version"]
+    assert card["input"] == {"name": "pixels", "shape": [None, side, side], "dtype": "float32", "pixel_range": [0, 255]}
+    assert card["output"] == {"name": "logits", "shape": [None, 10], "dtype": "float32"}
+    assert card["labels"] == [str(k) for k in range(10)]
+    if task == "multiclass":
+        assert card["temperature"] > 0 and "thresholds" not in card
+    else:
+        assert len(card["thresholds"]) == 10 and all(0 < t < 1 for t in card["thresholds"])
+    assert card["onnx_sha256"] == hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    assert onnx_path.stat().st_size <= MAX_ONNX_BYTES
+    assert card["metrics"]["test_size"] == 10_000
+    for metric in (["accuracy", "ece_before", "ece_after", "nll_before", "nll_after"] if task == "multiclass" else ["micro_f1", "exact_match"]):
+        assert 0 <= card["metrics"][metric] <= (1 if "nll" not in metric else np.inf)
+    if task == "multilabel":
+        assert [row["label"] for row in card["metrics"]["per_label"]] == card["labels"]
+    assert card["training"]["command"].startswith("python -m training")
+    assert {"seed", "arch", "epochs"} <= card["training"].keys()
+    assert card["training"]["parity_max_abs_diff"] <= 1e-4
+    assert set(TOOLS) <= card["tools"].keys()
+    assert card["created"].endswith("+00:00")
+    for figure in FIGURES[name]:
+        assert (folder / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    (graph_input,), (graph_output,) = session.get_inputs(), session.get_outputs()
+    assert graph_input.name == "pixels" and graph_input.type == "tensor(float)" and graph_input.shape[1:] == [side, side]
+    assert isinstance(graph_input.shape[0], str) or graph_input.shape[0] is None  # dynamic batch
+    assert graph_output.name == "logits" and graph_output.shape[1:] == [10]
+    return card
+
+
+def onnx_logits(folder: Path, pixels: np.ndarray) -> np.ndarray:
+    """Logits of the folder's model.onnx for raw uint8 pixels."""
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    return session.run(["logits"], {"pixels": pixels.astype(np.float32)})[0]

@@ -1,0 +1,80 @@
+"""The command line: bad input fails fast with one line and status 2; a small real run ships complete models."""
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from contract_checks import check_model_folder, onnx_logits
+
+from training.data import Mnist
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "models"
+
+
+def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
+    """sha256 and mtime of every file under `folder`."""
+    return {
+        str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
+        for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "training", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+
+
+BAD_INPUTS = {
+    "missing-data": ["--data", "{tmp}/nowhere.npz"],
+    "corrupt-data": ["--data", "{tmp}/corrupt.npz"],
+    "idx-folder-without-files": ["--data", "{tmp}/idx"],
+    "unknown-arch": ["--arch", "resnet"],
+    "out-not-writable": ["--out", "{tmp}/a-file/models"],
+    "mlp-for-multilabel": ["--arch", "mlp", "--model", "multilabel"],
+    "zero-epochs": ["--epochs", "0"],
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_line_and_status_2(case: str, tmp_path: Path) -> None:
+    (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "idx").mkdir()
+    before = snapshot(SHIPPED)
+    result = run_cli(*(arg.format(tmp=tmp_path) for arg in BAD_INPUTS[case]), timeout=30)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error" in lines[0], result.stderr
+    assert snapshot(SHIPPED) == before
+
+
+def test_help_documents_where_the_mlp_goes() -> None:
+    result = run_cli("--help", timeout=30)
+    assert result.returncode == 0 and "--arch" in result.stdout and "mlp" in result.stdout
+
+
+def test_small_end_to_end_run_ships_complete_models(tmp_path: Path, mnist: Mnist) -> None:
+    before = snapshot(SHIPPED)
+    out = tmp_path / "models"
+    result = run_cli("--limit", "2000", "--epochs", "1", "--out", str(out), "--seed", "1", timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "━" in result.stdout  # Keras' progress bar
+    for name in ("mnist-multiclass", "mnist-multilabel"):
+        card = check_model_folder(out / name, name)
+        assert card["training"]["seed"] == 1 and card["training"]["train_size"] == 2000
+        assert "--limit 2000" in card["training"]["command"]
+    logits = onnx_logits(out / "mnist-multiclass", mnist.x_test[:500])
+    assert np.mean(logits.argmax(axis=1) == mnist.y_test[:500]) > 0.5  # one short epoch already learns something
+    assert snapshot(SHIPPED) == before
+
+
+def test_mlp_reference_trains_with_the_same_command(tmp_path: Path) -> None:
+    out = tmp_path / "reference"
+    result = run_cli("--arch", "mlp", "--limit", "2000", "--epochs", "1", "--out", str(out), timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [p.name for p in out.iterdir()] == ["mnist-multiclass"]
+    card = check_model_folder(out / "mnist-multiclass", "mnist-multiclass")
+    assert card["training"]["arch"] == "mlp" and "accuracy" in result.stdout

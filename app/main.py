@@ -14,9 +14,6 @@ from app.limits import BodySizeLimitMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.registry import ModelRegistry
 from app.routes import health, models, predict
-from app.schemas import MulticlassRequest, MultilabelRequest
-
-REQUEST_MODELS = (MulticlassRequest, MultilabelRequest)
 
 
 @asynccontextmanager
@@ -42,7 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.registry = ModelRegistry(settings.models_dir, settings.intra_op_threads, metrics.observe_inference)
     install_error_handlers(app)
-    for router in (predict.router, models.router, health.router):
+    app.router.routes.extend(predict.routes)
+    for router in (models.router, health.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
@@ -51,11 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the predict request bodies, which the handlers validate themselves."""
+    """FastAPI's schema plus the predict routes, which are plain Starlette routes."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        predict_paths, predict_models = predict.openapi_paths()
+        schema["paths"] = {**predict_paths, **schema["paths"]}
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in REQUEST_MODELS:
+        for model in predict_models:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

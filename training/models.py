@@ -15,7 +15,9 @@ def _logits(x: keras.KerasTensor) -> keras.KerasTensor:
     return layers.Dense(NUM_CLASSES, activation="linear", name="logits")(x)
 
 
-def _conv_bn_relu(x: keras.KerasTensor, filters: int, kernel: int, strides: int = 1, padding: str = "same") -> keras.KerasTensor:
+def _conv_bn_relu(
+    x: keras.KerasTensor, filters: int, kernel: int, strides: int = 1, padding: str = "same"
+) -> keras.KerasTensor:
     """Convolution without bias, batch normalisation, ReLU (BN folds into the conv at export)."""
     x = layers.Conv2D(filters, kernel, strides=strides, padding=padding, use_bias=False)(x)
     x = layers.BatchNormalization()(x)

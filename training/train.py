@@ -79,10 +79,13 @@ def stream_seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
+EpochDraw = Callable[[int], tuple[np.ndarray, np.ndarray]]
+
+
 class EpochData(keras.utils.PyDataset):
     """Batches of a training set that is drawn afresh, from a seed, at every epoch."""
 
-    def __init__(self, draw_epoch: Callable[[int], tuple[np.ndarray, np.ndarray]], batch_size: int) -> None:
+    def __init__(self, draw_epoch: EpochDraw, batch_size: int) -> None:
         super().__init__()
         self.draw_epoch = draw_epoch
         self.batch_size = batch_size
@@ -101,7 +104,7 @@ class EpochData(keras.utils.PyDataset):
         self.x, self.y = self.draw_epoch(self.epoch)
 
 
-def shifted_digits_epochs(images: np.ndarray, labels: np.ndarray, seed: int) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+def shifted_digits_epochs(images: np.ndarray, labels: np.ndarray, seed: int) -> EpochDraw:
     """Per epoch: the training digits shuffled and each shifted by up to TRAIN_SHIFT pixels."""
 
     def draw(epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +116,7 @@ def shifted_digits_epochs(images: np.ndarray, labels: np.ndarray, seed: int) -> 
     return draw
 
 
-def canvas_epochs(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> Callable[[int], tuple[np.ndarray, np.ndarray]]:
+def canvas_epochs(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> EpochDraw:
     """Per epoch: `size` fresh canvases built from the training digits."""
 
     def draw(epoch: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +126,9 @@ def canvas_epochs(images: np.ndarray, labels: np.ndarray, size: int, seed: int) 
     return draw
 
 
-def prepare(task: str, mnist: Mnist, seed: int, limit: int | None) -> tuple[EpochData, Split, Split, dict[str, object]]:
+def prepare(
+    task: str, mnist: Mnist, seed: int, limit: int | None
+) -> tuple[EpochData, Split, Split, dict[str, object]]:
     """Training stream, validation and test splits, and a description of the data for model.json."""
     x_train, y_train = mnist.x_train[:limit], mnist.y_train[:limit]
     if task == "multiclass":
@@ -143,19 +148,27 @@ def compile_model(task: str, arch: str, steps: int) -> keras.Model:
     """Build the network and attach the from-logits loss, a cosine-decayed Adam and a logits-aware metric."""
     model = BUILDERS[(task, arch)]()
     if task == "multiclass":
-        loss, metric = keras.losses.SparseCategoricalCrossentropy(from_logits=True), keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
     else:
-        loss, metric = keras.losses.BinaryCrossentropy(from_logits=True), keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)
+        loss = keras.losses.BinaryCrossentropy(from_logits=True)
+        metric = keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)  # logit 0 = probability 0.5
     schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, decay_steps=steps, alpha=0.01)
     model.compile(optimizer=keras.optimizers.Adam(schedule), loss=loss, metrics=[metric])
     return model
 
 
-def calibrate_and_score(task: str, val_logits: np.ndarray, validation: Split, test_logits: np.ndarray, test: Split) -> tuple[dict[str, object], dict[str, object], Callable[[np.ndarray], np.ndarray]]:
+Decision = Callable[[np.ndarray], np.ndarray]
+
+
+def calibrate_and_score(
+    task: str, val_logits: np.ndarray, validation: Split, test_logits: np.ndarray, test: Split
+) -> tuple[dict[str, object], dict[str, object], Decision]:
     """Fit temperature or thresholds on validation, score the test split, and return the decision rule."""
     if task == "multiclass":
         temperature = calibrate.fit_temperature(val_logits, validation.y)
-        return {"temperature": temperature}, evaluate.multiclass_metrics(test_logits, test.y, temperature), lambda z: z.argmax(axis=-1)[:, None]
+        metrics = evaluate.multiclass_metrics(test_logits, test.y, temperature)
+        return {"temperature": temperature}, metrics, lambda logits: logits.argmax(axis=-1)[:, None]
     thresholds = calibrate.fit_thresholds(calibrate.sigmoid(val_logits), validation.y)
 
     def flags(logits: np.ndarray) -> np.ndarray:
@@ -165,9 +178,13 @@ def calibrate_and_score(task: str, val_logits: np.ndarray, validation: Split, te
     return calibration, evaluate.multilabel_metrics(flags(test_logits), test.y), flags
 
 
-def write_figures(task: str, history: dict[str, list[float]], test_logits: np.ndarray, test: Split, card: dict[str, object], folder: Path) -> None:
+def write_figures(
+    task: str, history: dict[str, list[float]], test_logits: np.ndarray, test: Split,
+    card: dict[str, object], folder: Path,
+) -> None:
     """The report PNGs next to the model."""
-    evaluate.plot_training_curves(history, f"{card['name']} ({card['training']['arch']})", folder / "training_curves.png")
+    title = f"{card['name']} ({card['training']['arch']})"
+    evaluate.plot_training_curves(history, title, folder / "training_curves.png")
     if task == "multiclass":
         evaluate.plot_confusion_matrix(test.y, test_logits.argmax(axis=-1), folder / "confusion_matrix.png")
         temperature = card["temperature"]
@@ -188,12 +205,16 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
     started = time.monotonic()
     stream, validation, test, described = prepare(config.task, mnist, config.seed, config.limit)
     model = compile_model(config.task, config.arch, steps=config.epochs * len(stream))
-    print(f"== {task.name} ({config.arch}): {model.count_params()} parameters, {described['train_size']} training samples per epoch", flush=True)
+    print(f"== {task.name} ({config.arch}): {model.count_params()} parameters, "
+          f"{described['train_size']} training samples per epoch", flush=True)
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
+    )
     history = model.fit(
         stream,
         validation_data=(validation.x.astype(np.float32), validation.y),
         epochs=config.epochs,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True)],
+        callbacks=[early_stopping],
         verbose=1,
     ).history
     val_logits = model.predict(validation.x.astype(np.float32), batch_size=1000, verbose=0)
@@ -207,12 +228,14 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
         if not parity.ok:
             raise export.ParityError(
                 f"{task.name}: ONNX parity failed on {parity.size} test inputs: max |diff| {parity.max_abs_diff:.3g} "
-                f"(limit {export.PARITY_ATOL}), {parity.decisions_differ} different decisions; {config.out / task.name} left untouched"
+                f"(limit {export.PARITY_ATOL}), {parity.decisions_differ} different decisions; "
+                f"{config.out / task.name} left untouched"
             )
         training = {
             "command": config.command, "seed": config.seed, "arch": config.arch, "epochs": config.epochs,
-            "epochs_run": len(history["loss"]), "batch_size": BATCH_SIZE, "optimizer": f"adam, cosine decay from {LEARNING_RATE}",
-            "loss": type(model.loss).__name__ + "(from_logits=True)", "parameters": model.count_params(),
+            "epochs_run": len(history["loss"]), "batch_size": BATCH_SIZE,
+            "optimizer": f"adam, cosine decay from {LEARNING_RATE}",
+            "loss": f"{type(model.loss).__name__}(from_logits=True)", "parameters": model.count_params(),
             "calibrated_on": "validation", **described, "parity_max_abs_diff": parity.max_abs_diff,
             "wall_time_s": round(time.monotonic() - started, 1), "data_source": mnist.source,
         }

@@ -123,9 +123,10 @@ def plot_reliability(before: Reliability, after: Reliability, temperature: float
     _save(fig, path)
 
 
-def plot_per_label(per_label: list[dict[str, object]], path: Path) -> None:
+def plot_per_label(metrics: dict[str, object], path: Path) -> None:
     """Grouped precision / recall / F1 bars for each digit label on the test canvases."""
-    fig, ax = plt.subplots(figsize=(9, 4))
+    per_label = metrics["per_label"]
+    fig, ax = plt.subplots(figsize=(10, 4))
     x = np.arange(len(per_label))
     for offset, metric in zip((-0.27, 0.0, 0.27), ("precision", "recall", "f1")):
         ax.bar(x + offset, [row[metric] for row in per_label], width=0.27, label=metric)
@@ -133,7 +134,10 @@ def plot_per_label(per_label: list[dict[str, object]], path: Path) -> None:
     ax.set_ylim(max(0.0, min(values) - 0.02), 1.0)
     ax.set_xticks(x, [row["label"] for row in per_label])
     ax.set_xlabel("digit label")
-    ax.set_title("mnist-multilabel per-label precision / recall / F1 (test canvases)")
+    ax.set_title(
+        f"mnist-multilabel on {metrics['test_size']} test canvases: "
+        f"micro-F1 {metrics['micro_f1']:.4f}, exact match {metrics['exact_match']:.4f}"
+    )
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     _save(fig, path)

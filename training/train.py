@@ -194,7 +194,7 @@ def write_figures(
             temperature, folder / "reliability.png",
         )
     else:
-        evaluate.plot_per_label(card["metrics"]["per_label"], folder / "per_label_f1.png")
+        evaluate.plot_per_label(card["metrics"], folder / "per_label_f1.png")
 
 
 def run(config: RunConfig, mnist: Mnist) -> RunResult:

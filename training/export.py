@@ -13,12 +13,14 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import onnx
 import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
+BATCH_AXIS = "batch"
 OPSET = 17
 PARITY_ATOL = 1e-4
 MODEL_VERSION = "1.0.0"
@@ -51,7 +53,10 @@ def export_onnx(model: keras.Model, path: Path) -> None:
     def serve(pixels: tf.Tensor) -> dict[str, tf.Tensor]:
         return {OUTPUT_NAME: model(pixels, training=False)}
 
-    tf2onnx.convert.from_function(serve, input_signature=signature, opset=OPSET, output_path=str(path))
+    onnx_model, _ = tf2onnx.convert.from_function(serve, input_signature=signature, opset=OPSET)
+    for value in (*onnx_model.graph.input, *onnx_model.graph.output):
+        value.type.tensor_type.shape.dim[0].dim_param = BATCH_AXIS  # tf2onnx would call it "unk__<n>"
+    onnx.save(onnx_model, str(path))
 
 
 def onnx_session(path: Path, threads: int = 1) -> ort.InferenceSession:
@@ -73,11 +78,11 @@ def onnx_logits(path: Path, pixels: np.ndarray, batch_size: int = 1000) -> np.nd
     return np.concatenate(batches)
 
 
-def check_parity(keras_logits: np.ndarray, onnx_out: np.ndarray, decide: Callable[[np.ndarray], np.ndarray]) -> Parity:
+def check_parity(keras_logits: np.ndarray, runtime_logits: np.ndarray, decide: Callable[[np.ndarray], np.ndarray]) -> Parity:
     """Compare logits and the decisions the service would take from them."""
     return Parity(
-        max_abs_diff=float(np.max(np.abs(keras_logits - onnx_out))),
-        decisions_differ=int(np.sum(np.any(decide(keras_logits) != decide(onnx_out), axis=-1))),
+        max_abs_diff=float(np.max(np.abs(keras_logits - runtime_logits))),
+        decisions_differ=int(np.sum(np.any(decide(keras_logits) != decide(runtime_logits), axis=-1))),
         size=len(keras_logits),
     )
 
@@ -103,8 +108,6 @@ def install(staging: Path, target: Path) -> None:
 
 def tool_versions() -> dict[str, str]:
     """Versions of the libraries that produced the ONNX file."""
-    import onnx
-
     return {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

@@ -48,12 +48,14 @@ class Mnist:
 
 
 def _split(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test: np.ndarray, source: str) -> Mnist:
-    """Carve the last 10k training images off as validation and normalise dtypes and shapes."""
-    images = [np.asarray(x, dtype=np.uint8).reshape(-1, DIGIT_SIDE, DIGIT_SIDE) for x in (x_train, x_test)]
+    """Check raw uint8 pixels and 0..9 labels, carve the last 10k training images off as validation."""
+    if x_train.dtype != np.uint8 or x_test.dtype != np.uint8:
+        raise DataError(f"{source}: pixels are {x_train.dtype}/{x_test.dtype}, expected raw uint8 0..255")
+    images = [x.reshape(-1, DIGIT_SIDE, DIGIT_SIDE) for x in (x_train, x_test)]
     labels = [np.asarray(y, dtype=np.int64).reshape(-1) for y in (y_train, y_test)]
     for x, y in zip(images, labels):
-        if len(x) != len(y) or len(x) == 0:
-            raise DataError(f"{source}: {len(x)} images but {len(y)} labels")
+        if len(x) != len(y) or len(x) == 0 or y.min() < 0 or y.max() >= NUM_CLASSES:
+            raise DataError(f"{source}: {len(x)} images but {len(y)} labels, or labels outside 0..9")
     if len(images[0]) <= VALIDATION_SIZE:
         raise DataError(f"{source}: only {len(images[0])} training images, need more than {VALIDATION_SIZE}")
     cut = len(images[0]) - VALIDATION_SIZE

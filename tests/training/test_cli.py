@@ -24,7 +24,8 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
 
 
 def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "training", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    command = [sys.executable, "-m", "training", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
 BAD_INPUTS = {

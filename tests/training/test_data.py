@@ -5,6 +5,7 @@ import hashlib
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -64,14 +65,16 @@ def small(mnist: Mnist) -> dict[str, np.ndarray]:
     """A Keras-layout slice: 10,100 train images (10k become validation) and 100 test images."""
     x_train = np.concatenate([mnist.x_train, mnist.x_val])[:SMALL_TRAIN]
     y_train = np.concatenate([mnist.y_train, mnist.y_val])[:SMALL_TRAIN]
-    return {"x_train": x_train, "y_train": y_train, "x_test": mnist.x_test[:SMALL_TEST], "y_test": mnist.y_test[:SMALL_TEST]}
+    x_test, y_test = mnist.x_test[:SMALL_TEST], mnist.y_test[:SMALL_TEST]
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
 def check_small(loaded: Mnist, small: dict[str, np.ndarray]) -> None:
     np.testing.assert_array_equal(loaded.x_train, small["x_train"][:100])
     np.testing.assert_array_equal(loaded.y_val, small["y_train"][100:])
     np.testing.assert_array_equal(loaded.x_test, small["x_test"])
-    assert loaded.x_val.shape == (10_000, 28, 28) and loaded.x_train.dtype == np.uint8 and loaded.y_test.dtype == np.int64
+    assert loaded.x_val.shape == (10_000, 28, 28)
+    assert loaded.x_train.dtype == np.uint8 and loaded.y_test.dtype == np.int64
 
 
 def test_explicit_npz_path(tmp_path: Path, small: dict[str, np.ndarray]) -> None:
@@ -102,13 +105,26 @@ def npz_without_labels(folder: Path) -> Path:
     return folder / "mnist.npz"
 
 
+def npz_with_float_pixels(folder: Path) -> Path:
+    images, labels = np.zeros((10_010, 28, 28), dtype=np.float32), np.zeros(10_010, dtype=np.int64)
+    np.savez(folder / "mnist.npz", x_train=images, y_train=labels, x_test=images[:5], y_test=labels[:5])
+    return folder / "mnist.npz"
+
+
 def idx_folder_with_one_broken_file(folder: Path) -> Path:
     (folder / IDX_FILES["x_train"]).write_bytes(b"\x1f\x8b junk")
     return folder
 
 
-@pytest.mark.parametrize("make_bad_path", [lambda d: d / "absent.npz", garbage_npz, npz_without_labels, idx_folder_with_one_broken_file])
-def test_bad_path_raises_data_error(tmp_path: Path, make_bad_path) -> None:
+def absent_file(folder: Path) -> Path:
+    return folder / "absent.npz"
+
+
+BAD_PATHS = [absent_file, garbage_npz, npz_without_labels, npz_with_float_pixels, idx_folder_with_one_broken_file]
+
+
+@pytest.mark.parametrize("make_bad_path", BAD_PATHS)
+def test_bad_path_raises_data_error(tmp_path: Path, make_bad_path: Callable[[Path], Path]) -> None:
     with pytest.raises(DataError):
         load_mnist(make_bad_path(tmp_path))
 

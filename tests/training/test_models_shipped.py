@@ -1,4 +1,4 @@
-"""The committed models/ folder: contract, sha256, size, and recorded test metrics that meet the targets and are true."""
+"""The committed models/ folder: contract, sha256, size, and test metrics that meet the targets and reproduce."""
 
 from pathlib import Path
 

@@ -10,10 +10,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv
 COPY pyproject.toml README.md ./
 COPY app ./app
+# pip, setuptools and test suites are not needed at run time (about 30 MB).
 RUN python -m venv /opt/venv \
     && pip install . \
+    && pip uninstall --yes pip setuptools \
+    && find /opt/venv -depth -type d -name tests -path "*/numpy/*" -exec rm -rf {} + \
     && rm -rf app pyproject.toml README.md build *.egg-info \
-    && useradd --system --uid 10001 --no-create-home service
+    && useradd --system --uid 10001 --create-home service
 
 COPY models ./models
 

@@ -4,6 +4,7 @@ import logging
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from app.config import Settings
 from app.errors import ModelLoadError
@@ -12,9 +13,14 @@ from app.main import create_app
 
 def main() -> int:
     """Start the service from the environment's settings; exit 2 with one line if a model is bad."""
-    settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
-                        format="%(levelname)s:     %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        print(f"error: invalid setting: {problems}", file=sys.stderr)
+        return 2
+    level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
+    logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
     app = create_app(settings)
     try:
         app.state.registry.load()

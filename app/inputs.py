@@ -70,7 +70,9 @@ def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
     allowed = {"return_logits", "top_k" if spec.task == "multiclass" else "threshold"}
     unknown = sorted(set(values) - allowed)
     if unknown:
-        raise InvalidInput(f"{unknown[0]}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})")
+        raise InvalidInput(
+            f"{unknown[0]}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})"
+        )
     return_logits = values.get("return_logits", False)
     if not isinstance(return_logits, bool):
         raise InvalidInput(f"return_logits: expected true or false, got {return_logits!r}")
@@ -145,7 +147,7 @@ def _instance_pixels(instance: Any, index: int, spec: ModelSpec) -> np.ndarray:
             raise InvalidInput(f"{where}.b64: not valid base64") from None
         return _decode(data, spec, f"{where}.b64")
     if not isinstance(instance, list):
-        raise InvalidInput(f"{where}: {expected} or {{\"b64\": ...}}, got {type(instance).__name__}")
+        raise InvalidInput(f'{where}: {expected} or {{"b64": ...}}, got {type(instance).__name__}')
     try:
         pixels = np.asarray(instance)
     except ValueError:

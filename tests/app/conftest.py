@@ -2,10 +2,16 @@
 
 import base64
 import io
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from fastapi import FastAPI
@@ -69,3 +75,48 @@ def png_bytes(pixels: np.ndarray, ink_on_white: bool = False) -> bytes:
 
 def b64_png(pixels: np.ndarray, ink_on_white: bool = False) -> dict[str, str]:
     return {"b64": base64.b64encode(png_bytes(pixels, ink_on_white)).decode()}
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_service(models_dir: Path, port: int, **env: str) -> subprocess.Popen:
+    """`python -m app` as a child process on 127.0.0.1:port."""
+    env = {
+        **os.environ,
+        "MODELS_DIR": str(models_dir),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "ORT_THREADS": "1",
+        **env,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app"], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The base URL of a started, ready service on the shipped models."""
+    port = free_port()
+    process = start_service(SHIPPED_MODELS, port, LOG_LEVEL="warning")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("service did not become ready in 30 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

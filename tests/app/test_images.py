@@ -28,7 +28,7 @@ def test_digit_is_fitted_in_20x20_and_centred_by_mass() -> None:
     big = np.zeros((200, 100), dtype=np.float32)
     big[20:180, 40:60] = 255  # a tall bar far from the centre of its picture
     digit = to_mnist_digit(big)
-    rows, cols = np.nonzero(digit > 25)
+    rows = np.nonzero(digit > 25)[0]
     assert digit.shape == (28, 28)
     assert rows.max() - rows.min() + 1 == 20
     mass = digit / digit.sum()

@@ -4,7 +4,6 @@ import base64
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -24,9 +23,17 @@ CANVAS = [0] * 3136
         (MULTICLASS, [], "JSON object"),
         (MULTICLASS, {"instances": []}, "instances: expected a non-empty list"),
         (MULTICLASS, {"instances": "x"}, "instances: expected a non-empty list"),
-        (MULTICLASS, {"instances": [DIGIT, DIGIT, DIGIT, [0] * 783]}, "instances[3]: expected 784 values or 28x28, got 783"),
+        (
+            MULTICLASS,
+            {"instances": [DIGIT, DIGIT, DIGIT, [0] * 783]},
+            "instances[3]: expected 784 values or 28x28, got 783",
+        ),
         (MULTICLASS, {"instances": [[[0] * 27] * 28]}, "instances[0]: expected 784 values or 28x28, got 28x27"),
-        (MULTICLASS, {"instances": [[[0] * 28] * 27 + [[0] * 27]]}, "instances[0]: expected 784 values or 28x28, got ragged"),
+        (
+            MULTICLASS,
+            {"instances": [[[0] * 28] * 27 + [[0] * 27]]},
+            "instances[0]: expected 784 values or 28x28, got ragged",
+        ),
         (MULTICLASS, {"instances": [["a"] * 784]}, "instances[0]: every value must be a number"),
         (MULTICLASS, {"instances": [[None] * 784]}, "instances[0]: every value must be a number"),
         (MULTICLASS, {"instances": [7]}, "instances[0]: expected 784 values or 28x28"),
@@ -38,8 +45,12 @@ CANVAS = [0] * 3136
         (MULTICLASS, {"instances": [DIGIT], "return_logits": "yes"}, "return_logits"),
         (MULTICLASS, {"instances": [DIGIT], "threshold": 0.5}, "threshold: not accepted by a multiclass model"),
         (MULTICLASS, {"instances": [{"b64": "%%%"}]}, "instances[0].b64: not valid base64"),
-        (MULTICLASS, {"instances": [{"b64": base64.b64encode(b"not an image").decode()}]}, "instances[0].b64: not a PNG or JPEG"),
-        (MULTICLASS, {"instances": [{"png": "x"}]}, "instances[0]: expected {\"b64\""),
+        (
+            MULTICLASS,
+            {"instances": [{"b64": base64.b64encode(b"not an image").decode()}]},
+            "instances[0].b64: not a PNG or JPEG",
+        ),
+        (MULTICLASS, {"instances": [{"png": "x"}]}, 'instances[0]: expected {"b64"'),
         (MULTILABEL, {"instances": [DIGIT]}, "instances[0]: expected 3136 values or 56x56, got 28x28"),
         (MULTILABEL, {"instances": [CANVAS], "threshold": 0}, "threshold: expected one number in (0, 1)"),
         (MULTILABEL, {"instances": [CANVAS], "threshold": 1.5}, "threshold"),
@@ -53,7 +64,9 @@ def test_bad_json_bodies_get_422_naming_the_field(client: TestClient, path: str,
     assert detail in response.json()["detail"]
 
 
-@pytest.mark.parametrize("raw", [b"{", b'{"instances": [NaN]}', b'{"instances": [[Infinity]]}', b'{"instances": [1e999]}', b""])
+@pytest.mark.parametrize(
+    "raw", [b"{", b'{"instances": [NaN]}', b'{"instances": [[Infinity]]}', b'{"instances": [1e999]}', b""]
+)
 def test_malformed_json_nan_and_infinity_get_422(client: TestClient, raw: bytes) -> None:
     response = client.post(MULTICLASS, content=raw, headers={"content-type": "application/json"})
     assert response.status_code == 422

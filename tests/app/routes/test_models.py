@@ -57,6 +57,12 @@ def test_openapi_describes_every_body(client: TestClient) -> None:
     assert content["application/json"]["schema"]["$ref"] == "#/components/schemas/MulticlassRequest"
     assert "file" in content["multipart/form-data"]["schema"]["properties"]
     components = schema["components"]["schemas"]
-    assert {"MulticlassRequest", "MultilabelRequest", "MulticlassResponse", "MultilabelResponse", "EncodedImage"} <= set(components)
+    assert {
+        "MulticlassRequest",
+        "MultilabelRequest",
+        "MulticlassResponse",
+        "MultilabelResponse",
+        "EncodedImage",
+    } <= set(components)
     assert "threshold" in components["MultilabelRequest"]["properties"]
     assert client.get("/docs").status_code == 200

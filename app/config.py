@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.batching import BatchingPolicy
+
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -48,10 +50,17 @@ class Settings(BaseSettings):
     max_batch: int = Field(256, ge=1, description="Most instances in one request")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1, description="Largest request body accepted")
     ort_threads: int | None = Field(
-        None, ge=1, description="onnxruntime intra-op threads per model; default: CPUs this container may use"
+        None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"
+    )
+    adaptive_batching: bool = Field(True, description="Let concurrent requests share one onnxruntime call")
+    max_batch_size: int = Field(64, ge=1, description="Most rows the batcher puts in one onnxruntime call")
+    max_queue_delay_ms: float = Field(
+        0.0, ge=0, le=1000, description="How long the batcher may hold the first request for company (0: none)"
     )
     access_log: bool = Field(False, description="Log every request (costs throughput; /metrics counts them anyway)")
-    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
+        "info", description="Uvicorn and service log level"
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -59,6 +68,13 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @property
+    def batching(self) -> BatchingPolicy | None:
+        """The batcher's policy, or None when ADAPTIVE_BATCHING is off."""
+        if not self.adaptive_batching:
+            return None
+        return BatchingPolicy(self.max_batch_size, self.max_queue_delay_ms / 1000)
+
+    @property
     def intra_op_threads(self) -> int:
-        """ORT_THREADS if set, else the CPU count the container's quota allows."""
-        return self.ort_threads or available_cpus()
+        """ORT_THREADS if set, else the CPUs the container's quota allows, shared among the workers."""
+        return self.ort_threads or max(1, available_cpus() // self.workers)

@@ -1,8 +1,16 @@
-"""Service errors and the one place that maps them to HTTP status codes."""
+"""Service errors and the one place that maps them to HTTP status codes and bodies.
+
+/predict and the other routes answer `{"detail": ...}`; the Open Inference Protocol routes
+under /v2 answer `{"error": ...}` and use 400 for bad input, as the protocol says.
+"""
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+
 from app.responses import JSONResponse
+
+V2_PREFIX = "/v2"
 
 
 class ServiceError(Exception):
@@ -34,7 +42,7 @@ class UnsupportedMediaType(ServiceError):
 
 
 class ModelNotFound(ServiceError):
-    """No model of that name is in the repository."""
+    """No model of that name (or version) is in the repository."""
 
     status_code = 404
 
@@ -52,20 +60,31 @@ class ModelLoadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-async def _service_error(_: Request, exc: Exception) -> JSONResponse:
+def error_response(request: Request, status_code: int, message: str) -> JSONResponse:
+    """The error body of the protocol the request spoke."""
+    if request.url.path.startswith(V2_PREFIX):
+        return JSONResponse({"error": message}, status_code=400 if status_code == 422 else status_code)
+    return JSONResponse({"detail": message}, status_code=status_code)
+
+
+async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    return error_response(request, exc.status_code, exc.detail)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [
-        f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-    ]
-    return JSONResponse({"detail": "; ".join(details)}, status_code=422)
+    details = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()]
+    return error_response(request, 422, "; ".join(details))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(request, exc.status_code, str(exc.detail))
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every service error to its status code with a `{"detail": ...}` body."""
+    """Map every service error, validation error and routing error to its status and body."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)

@@ -13,7 +13,7 @@ from app.errors import install_error_handlers
 from app.limits import BodySizeLimitMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.registry import ModelRegistry
-from app.routes import health, models, predict
+from app.routes import health, models, predict, v2
 
 
 @asynccontextmanager
@@ -37,10 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     metrics = Metrics()
     app.state.settings = settings
     app.state.metrics = metrics
-    app.state.registry = ModelRegistry(settings.models_dir, settings.intra_op_threads, metrics.observe_inference)
+    app.state.registry = ModelRegistry(
+        settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching
+    )
     install_error_handlers(app)
-    app.router.routes.extend(predict.routes)
-    for router in (models.router, health.router):
+    app.router.routes.extend([*predict.routes, *v2.routes])
+    for router in (models.router, health.router, v2.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
@@ -49,13 +51,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's schema plus the predict routes, which are plain Starlette routes."""
+    """FastAPI's schema plus the PlainRoutes (predict and V2 infer), described from their pydantic models."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        predict_paths, predict_models = predict.openapi_paths()
-        schema["paths"] = {**predict_paths, **schema["paths"]}
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in predict_models:
+        plain_models = []
+        for paths, route_models in (predict.openapi_paths(), v2.openapi_paths()):
+            schema["paths"].update(paths)
+            plain_models += route_models
+        for model in plain_models:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema

@@ -17,25 +17,44 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
-            "http_requests", "HTTP requests by route, method and status code.",
-            ["route", "method", "status"], registry=self.registry,
+            "http_requests",
+            "HTTP requests by route, method and status code.",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.request_latency = Histogram(
-            "http_request_duration_seconds", "Time from request start to the end of the response, by route.",
-            ["route"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "http_request_duration_seconds",
+            "Time from request start to the end of the response, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.inference_latency = Histogram(
-            "model_inference_duration_seconds", "onnxruntime time per inference call, by model.",
-            ["model"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "model_inference_duration_seconds",
+            "onnxruntime time per inference call, by model.",
+            ["model"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.batch_size = Histogram(
+            "model_batch_size",
+            "Rows per onnxruntime call, by model (several requests when batching is on).",
+            ["model"],
+            buckets=INSTANCE_BUCKETS,
+            registry=self.registry,
         )
         self.instances = Histogram(
-            "predict_instances_per_request", "Images per predict request, by model.",
-            ["model"], buckets=INSTANCE_BUCKETS, registry=self.registry,
+            "predict_instances_per_request",
+            "Images per predict request, by model.",
+            ["model"],
+            buckets=INSTANCE_BUCKETS,
+            registry=self.registry,
         )
 
-    def observe_inference(self, model: str, seconds: float) -> None:
-        """Record one onnxruntime call."""
+    def observe_inference(self, model: str, rows: int, seconds: float) -> None:
+        """Record one onnxruntime call: its duration and how many rows it ran."""
         self.inference_latency.labels(model).observe(seconds)
+        self.batch_size.labels(model).observe(rows)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
         """Record one HTTP request (labelled children are cached: this runs on every request)."""

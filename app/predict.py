@@ -9,9 +9,9 @@ from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
 from app.registry import Model
 
 
-def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
+async def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
     """The response body for a predict request."""
-    logits = model.logits(pixels)
+    logits = await model.infer(pixels)
     if model.spec.task == "multiclass":
         predictions = multiclass_predictions(logits, model.spec.temperature, options.top_k)
     else:

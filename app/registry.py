@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 import onnxruntime as ort
 
+from app.batching import AdaptiveBatcher, BatchingPolicy
 from app.errors import ModelLoadError, ModelNotFound, ModelNotReady
 
 logger = logging.getLogger(__name__)
@@ -89,29 +90,44 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-InferenceObserver = Callable[[str, float], None]
-"""Called after each inference with the model name and the seconds it took."""
+InferenceObserver = Callable[[str, int, float], None]
+"""Called after each onnxruntime call with the model name, the rows it ran and the seconds it took."""
 
 
 class Model:
-    """One verified model with its onnxruntime session."""
+    """One verified model with its onnxruntime session, and its batch queue when batching is on."""
 
-    def __init__(self, spec: ModelSpec, session: ort.InferenceSession, observe: InferenceObserver | None) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        session: ort.InferenceSession,
+        observe: InferenceObserver | None = None,
+        batching: BatchingPolicy | None = None,
+    ) -> None:
         self.spec = spec
         self._session = session
         self._outputs = [spec.output_name]
         self._observe = observe
+        self._batcher = AdaptiveBatcher(self.logits, batching) if batching is not None else None
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
-        """Raw logits [N, labels] for float32 pixels [N, H, W] in 0..255."""
+        """Raw logits [N, labels] for float32 pixels [N, H, W] in 0..255, in one onnxruntime call."""
         start = time.perf_counter()
         result = self._session.run(self._outputs, {self.spec.input_name: pixels})[0]
         if self._observe is not None:
-            self._observe(self.spec.name, time.perf_counter() - start)
+            self._observe(self.spec.name, len(pixels), time.perf_counter() - start)
         return result
 
+    async def infer(self, pixels: np.ndarray) -> np.ndarray:
+        """Logits for one request: through the batch queue when batching is on."""
+        if self._batcher is None:
+            return self.logits(pixels)
+        return await self._batcher.logits(pixels)
 
-def load_model(folder: Path, threads: int, observe: InferenceObserver | None = None) -> Model:
+
+def load_model(
+    folder: Path, threads: int, observe: InferenceObserver | None = None, batching: BatchingPolicy | None = None
+) -> Model:
     """Read, verify and open models/<name>/; raise ModelLoadError with the file and the reason."""
     metadata_path = folder / METADATA_FILE
     onnx_path = folder / MODEL_FILE
@@ -141,7 +157,7 @@ def load_model(folder: Path, threads: int, observe: InferenceObserver | None = N
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
     _check_signature(session, spec, onnx_path)
-    return Model(spec, session, observe)
+    return Model(spec, session, observe, batching)
 
 
 def _check_signature(session: ort.InferenceSession, spec: ModelSpec, path: Path) -> None:
@@ -162,10 +178,17 @@ def _check_signature(session: ort.InferenceSession, spec: ModelSpec, path: Path)
 class ModelRegistry:
     """All models under a folder, one per task; ready once every model is loaded and verified."""
 
-    def __init__(self, models_dir: Path, threads: int, observe: InferenceObserver | None = None) -> None:
+    def __init__(
+        self,
+        models_dir: Path,
+        threads: int,
+        observe: InferenceObserver | None = None,
+        batching: BatchingPolicy | None = None,
+    ) -> None:
         self.models_dir = models_dir
         self.threads = threads
         self._observe = observe
+        self._batching = batching
         self._models: dict[str, Model] = {}
         self._by_task: dict[str, Model] = {}
 
@@ -184,7 +207,7 @@ class ModelRegistry:
         models: dict[str, Model] = {}
         by_task: dict[str, Model] = {}
         for folder in folders:
-            model = load_model(folder, self.threads, self._observe)
+            model = load_model(folder, self.threads, self._observe, self._batching)
             if model.spec.task in by_task:
                 other = by_task[model.spec.task].spec.name
                 raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")

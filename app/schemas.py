@@ -121,3 +121,74 @@ def form_schema(task_fields: dict[str, Any]) -> dict[str, Any]:
             **task_fields,
         },
     }
+
+
+class V2Error(BaseModel):
+    """Open Inference Protocol error body."""
+
+    error: str
+
+
+class V2TensorMetadata(BaseModel):
+    name: str
+    datatype: str
+    shape: list[int] = Field(description="-1 stands for any batch size")
+
+
+class V2ServerMetadata(BaseModel):
+    name: str
+    version: str
+    extensions: list[str]
+
+
+class V2ModelMetadata(BaseModel):
+    name: str
+    versions: list[str]
+    platform: str
+    inputs: list[V2TensorMetadata]
+    outputs: list[V2TensorMetadata]
+
+
+class V2Ready(BaseModel):
+    ready: bool
+
+
+class V2Live(BaseModel):
+    live: bool
+
+
+class V2RequestInput(BaseModel):
+    name: str = Field(description="The model's input name, 'pixels'")
+    shape: list[int] = Field(description="[N, H, W] or [N, H*W]")
+    datatype: str = Field(description="FP32, FP64, UINT8, INT32 or INT64; raw pixels 0..255")
+    data: list[Any] | None = Field(None, description="Flat or nested values; omitted when sent as binary")
+    parameters: dict[str, Any] | None = Field(None, description="binary_data_size: bytes of this tensor after the JSON")
+
+
+class V2RequestOutput(BaseModel):
+    name: str = Field(description="logits, probabilities, and label (multiclass) or flags (multilabel)")
+    parameters: dict[str, Any] | None = Field(None, description="binary_data: answer this output as raw bytes")
+
+
+class V2InferRequest(BaseModel):
+    """Open Inference Protocol infer request (the JSON part, when binary tensors follow it)."""
+
+    id: str | None = None
+    parameters: dict[str, Any] | None = Field(None, description="binary_data_output: every output as raw bytes")
+    inputs: list[V2RequestInput]
+    outputs: list[V2RequestOutput] | None = Field(None, description="Which outputs to return; all when omitted")
+
+
+class V2ResponseOutput(BaseModel):
+    name: str
+    shape: list[int]
+    datatype: str
+    data: list[Any] | None = None
+    parameters: dict[str, Any] | None = Field(None, description="binary_data_size when sent as raw bytes")
+
+
+class V2InferResponse(BaseModel):
+    model_name: str
+    model_version: str
+    id: str | None = None
+    outputs: list[V2ResponseOutput]

@@ -67,8 +67,14 @@ def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], P
 
 def start_server(name: str, port: int, core: str, models_dir: Path) -> subprocess.Popen:
     """Start a server pinned to `core`; return once it accepts connections (after loading its models)."""
-    env = {**os.environ, "MODELS_DIR": str(models_dir), "PORT": str(port), "HOST": "127.0.0.1", "ORT_THREADS": "1",
-           "LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "MODELS_DIR": str(models_dir),
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "ORT_THREADS": "1",
+        "LOG_LEVEL": "warning",
+    }
     if name == "service":
         command = [sys.executable, "-m", "app"]
     else:
@@ -90,11 +96,25 @@ def parse_duration_ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
-def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str, lua_dir: Path) -> tuple[float, float, float, int]:
+def run_wrk(
+    url: str, body: Path, connections: int, seconds: int, core: str, lua_dir: Path
+) -> tuple[float, float, float, int]:
     """requests/s, p50 ms, p99 ms and error count of one wrk run."""
     script = lua_dir / f"{body.stem}.lua"
     script.write_text(LUA.format(body=body))
-    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    command = [
+        "taskset",
+        "-c",
+        core,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = parse_duration_ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
@@ -152,12 +172,17 @@ def main() -> int:
                         url = f"http://127.0.0.1:{port}/predict/{task}"
                         run_wrk(url, bodies[task, size], 16, 1, args.load_core, folder)  # warm-up
                         for connections in connection_counts:
-                            rps, p50, p99, errors = run_wrk(url, bodies[task, size], connections, args.seconds,
-                                                            args.load_core, folder)
-                            results.append(LoadResult(server, task, size, connections, rps, rps * size, p50, p99, errors))
-                            print(f"{server:8} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
-                                  f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}",
-                                  flush=True)
+                            rps, p50, p99, errors = run_wrk(
+                                url, bodies[task, size], connections, args.seconds, args.load_core, folder
+                            )
+                            results.append(
+                                LoadResult(server, task, size, connections, rps, rps * size, p50, p99, errors)
+                            )
+                            print(
+                                f"{server:8} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
+                                f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}",
+                                flush=True,
+                            )
                 if server == "service":
                     service_rss = rss_mb(process.pid)
             finally:
@@ -166,8 +191,11 @@ def main() -> int:
     report(results, ort_us, service_rss)
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps(
-        {"load": [asdict(r) for r in results], "onnxruntime_us": ort_us, "service_rss_mb": service_rss}, indent=2))
+    (out / "latest.json").write_text(
+        json.dumps(
+            {"load": [asdict(r) for r in results], "onnxruntime_us": ort_us, "service_rss_mb": service_rss}, indent=2
+        )
+    )
     return 0
 
 
@@ -176,10 +204,14 @@ def report(results: list[LoadResult], ort_us: dict[str, dict[int, float]], servi
     print("\n| server | endpoint | images/request | connections | requests/s | images/s | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
-              f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |")
-    print("\nonnxruntime in-process, one thread, median per call: " + ", ".join(
-        f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items()))
+        print(
+            f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
+            f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |"
+        )
+    print(
+        "\nonnxruntime in-process, one thread, median per call: "
+        + ", ".join(f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items())
+    )
     if service_rss is not None:
         print(f"service RSS with both models loaded, after the load: {service_rss:.0f} MB (target <= 150)")
     pick = {(r.server, r.task, r.images, r.connections): r for r in results}
@@ -189,11 +221,17 @@ def report(results: list[LoadResult], ort_us: dict[str, dict[int, float]], servi
         latency = pick.get(("service", task, 1, 1))
         print(f"\n{task}:")
         if service and floor:
-            print(f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor (target >= 50%)")
+            print(
+                f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor (target >= 50%)"
+            )
         if service and plain:
-            print(f"  single image, 16 connections: {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)")
+            print(
+                f"  single image, 16 connections: {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
+            )
         if batch_service and batch_floor:
-            print(f"  64-image bodies: {batch_service.images_per_s / batch_floor.images_per_s:.0%} of the floor's images/s (target >= 50%)")
+            print(
+                f"  64-image bodies: {batch_service.images_per_s / batch_floor.images_per_s:.0%} of the floor's images/s (target >= 50%)"
+            )
         if latency:
             print(f"  single image p50 at 1 connection: {latency.p50_ms:.3f} ms (target <= 0.5 ms)")
 

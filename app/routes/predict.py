@@ -1,24 +1,24 @@
 """The two predict endpoints: JSON or multipart in, probabilities out.
 
-They are plain Starlette routes rather than FastAPI path operations: FastAPI's per-request
-dependency solving cost about a third of a single-image request (see bench/). Their OpenAPI
-entries are published from the same pydantic models by `openapi_paths`.
+They are PlainRoutes rather than FastAPI path operations: FastAPI's per-request dependency
+solving cost about a third of a single-image request (see bench/). Their OpenAPI entries are
+published from the same pydantic models by `openapi_paths`.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
 
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.inputs import parse_form, parse_json_body
 from app.predict import predict
 from app.registry import Task
 from app.responses import JSONResponse
+from app.routes import PlainRoute, openapi_operation, schema_ref
 from app.schemas import (
     ErrorResponse,
     MulticlassRequest,
@@ -51,7 +51,7 @@ async def _read_form(request: Request, max_batch: int) -> tuple[list[bytes], dic
     return images, fields
 
 
-def predict_endpoint(task: Task):  # noqa: ANN201 - a Starlette endpoint
+def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]:
     """The endpoint answering one task with the model the registry holds for it."""
 
     async def endpoint(request: Request) -> JSONResponse:
@@ -70,22 +70,14 @@ def predict_endpoint(task: Task):  # noqa: ANN201 - a Starlette endpoint
                 "send application/json or multipart/form-data"
             )
         state.metrics.instances.labels(model.spec.name).observe(len(pixels))
-        return JSONResponse(predict(model, pixels, options))
+        return JSONResponse(await predict(model, pixels, options))
 
     return endpoint
 
 
-class PredictRoute(Route):
-    """A Starlette route that, like Starlette's own router, records itself in scope["route"] (for metrics)."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = self
-        await super().handle(scope, receive, send)
-
-
 routes = [
-    PredictRoute("/predict/multiclass", predict_endpoint("multiclass"), methods=["POST"]),
-    PredictRoute("/predict/multilabel", predict_endpoint("multilabel"), methods=["POST"]),
+    PlainRoute("/predict/multiclass", predict_endpoint("multiclass"), methods=["POST"]),
+    PlainRoute("/predict/multilabel", predict_endpoint("multilabel"), methods=["POST"]),
 ]
 
 OPERATIONS: dict[str, tuple[str, type[BaseModel], type[BaseModel], dict[str, Any]]] = {
@@ -108,32 +100,18 @@ def openapi_paths() -> tuple[dict[str, Any], list[type[BaseModel]]]:
     """OpenAPI path items of the predict routes, and the models their schemas refer to."""
     paths: dict[str, Any] = {}
     models: list[type[BaseModel]] = [ErrorResponse]
-    for task, (summary, request_model, response_model, form_fields) in OPERATIONS.items():
+    for task, (description, request_model, response_model, form_fields) in OPERATIONS.items():
         models += [request_model, response_model]
-        paths[f"/predict/{task}"] = {
-            "post": {
-                "tags": ["predict"],
-                "summary": f"Predict {task}",
-                "description": summary,
-                "operationId": f"predict_{task}",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": _ref(request_model)},
-                        "multipart/form-data": {"schema": form_schema(form_fields)},
-                    },
-                },
-                "responses": {
-                    "200": {"description": "Predictions", "content": {"application/json": {"schema": _ref(response_model)}}},
-                    **{
-                        str(status): {"description": text, "content": {"application/json": {"schema": _ref(ErrorResponse)}}}
-                        for status, text in ERROR_STATUSES.items()
-                    },
-                },
-            }
-        }
+        paths[f"/predict/{task}"] = openapi_operation(
+            tag="predict",
+            operation_id=f"predict_{task}",
+            description=description,
+            request_content={
+                "application/json": {"schema": schema_ref(request_model)},
+                "multipart/form-data": {"schema": form_schema(form_fields)},
+            },
+            ok={"application/json": {"schema": schema_ref(response_model)}},
+            errors=ERROR_STATUSES,
+            error_model=ErrorResponse,
+        )
     return paths, models
-
-
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}

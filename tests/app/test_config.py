@@ -39,6 +39,7 @@ def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None
     assert (settings.max_batch, settings.intra_op_threads, settings.log_level) == (8, 3, "warning")
 
 
-def test_thread_default_follows_the_cpu_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thread_default_follows_the_cpu_quota_shared_by_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ORT_THREADS", raising=False)
-    assert Settings().intra_op_threads == available_cpus()
+    assert Settings(workers=1).intra_op_threads == available_cpus()
+    assert Settings(workers=64).intra_op_threads == 1

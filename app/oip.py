@@ -1,0 +1,208 @@
+"""Open Inference Protocol (V2) REST codec with the binary tensor data extension. No HTTP here.
+
+A request body is a JSON header, optionally followed by raw little-endian tensor bytes when the
+`Inference-Header-Content-Length` header says where the JSON ends. Answers are the same shape.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.errors import InvalidInput
+from app.postprocess import apply_thresholds, sigmoid, softmax
+from app.registry import ModelSpec
+
+INPUT_DATATYPES: dict[str, np.dtype] = {
+    "FP32": np.dtype("<f4"),
+    "FP64": np.dtype("<f8"),
+    "UINT8": np.dtype("u1"),
+    "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"),
+}
+OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
+PIXEL_MAX = 255.0
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A named tensor as model metadata describes it (-1 = any batch size)."""
+
+    name: str
+    datatype: str
+    shape: list[int]
+
+    def as_metadata(self) -> dict[str, Any]:
+        return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
+
+
+def input_tensor(spec: ModelSpec) -> TensorSpec:
+    return TensorSpec(spec.input_name, "FP32", [-1, *spec.image_shape])
+
+
+def output_tensors(spec: ModelSpec) -> list[TensorSpec]:
+    """logits and probabilities for both tasks; label (multiclass) or flags (multilabel)."""
+    labels = len(spec.labels)
+    answer = (
+        TensorSpec("label", "INT64", [-1]) if spec.task == "multiclass" else TensorSpec("flags", "BOOL", [-1, labels])
+    )
+    return [TensorSpec("logits", "FP32", [-1, labels]), TensorSpec("probabilities", "FP32", [-1, labels]), answer]
+
+
+@dataclass(frozen=True)
+class RequestedOutput:
+    name: str
+    binary: bool
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A checked V2 infer request: the pixels as float32 [N, H, W] and what to send back."""
+
+    id: str | None
+    pixels: np.ndarray
+    outputs: list[RequestedOutput]
+
+
+def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec, max_batch: int) -> InferRequest:
+    """Decode and check a V2 infer body (JSON, or JSON + binary tensors); raise InvalidInput."""
+    if header_length is not None and not 0 < header_length <= len(body):
+        raise InvalidInput(f"Inference-Header-Content-Length {header_length} does not fit a body of {len(body)} bytes")
+    split = len(body) if header_length is None else header_length
+    try:
+        header = orjson.loads(body[:split])
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"request header is not valid JSON: {error}") from None
+    if not isinstance(header, dict):
+        raise InvalidInput("request must be a JSON object")
+    request_id = header.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidInput("id must be a string")
+    parameters = _parameters(header, "request")
+    inputs = header.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != 1:
+        raise InvalidInput(f"inputs must be a list holding exactly one tensor, {spec.input_name!r}")
+    pixels, used = _input_pixels(inputs[0], body[split:], spec, max_batch)
+    if used != len(body) - split:
+        raise InvalidInput(f"binary data is {len(body) - split} bytes but the inputs use {used}")
+    default_binary = parameters.get("binary_data_output", False)
+    if not isinstance(default_binary, bool):
+        raise InvalidInput("parameters.binary_data_output must be true or false")
+    return InferRequest(request_id, pixels, _requested_outputs(header.get("outputs"), spec, default_binary))
+
+
+def _parameters(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    parameters = entry.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise InvalidInput(f"{where} parameters must be an object")
+    if "shared_memory_region" in parameters:
+        raise InvalidInput(f"{where}: the shared memory extension is not supported")
+    return parameters
+
+
+def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -> tuple[np.ndarray, int]:
+    """The input tensor as float32 [N, H, W], and how many binary bytes it used."""
+    if not isinstance(tensor, dict):
+        raise InvalidInput("inputs[0] must be an object")
+    name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
+    where = f"input {name!r}"
+    if name != spec.input_name:
+        raise InvalidInput(f"unknown input {name!r}: this model's input is {spec.input_name!r}")
+    if datatype not in INPUT_DATATYPES:
+        raise InvalidInput(f"{where}: datatype {datatype!r} is not supported (use one of {', '.join(INPUT_DATATYPES)})")
+    height, width = spec.image_shape
+    if (
+        not isinstance(shape, list)
+        or not all(type(side) is int for side in shape)
+        or shape[1:] not in ([height, width], [height * width])
+        or shape[0] < 1
+    ):
+        raise InvalidInput(f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {shape}")
+    if shape[0] > max_batch:
+        raise InvalidInput(f"{where}: at most {max_batch} images per request (MAX_BATCH), got {shape[0]}")
+    dtype = INPUT_DATATYPES[datatype]
+    count = shape[0] * height * width
+    binary_size = _parameters(tensor, where).get("binary_data_size")
+    if binary_size is not None:
+        if "data" in tensor:
+            raise InvalidInput(f"{where}: has both data and binary_data_size")
+        if type(binary_size) is not int or binary_size != count * dtype.itemsize:
+            raise InvalidInput(f"{where}: binary_data_size must be {count * dtype.itemsize} for {datatype} {shape}")
+        if binary_size > len(binary):
+            raise InvalidInput(f"{where}: binary_data_size {binary_size} but only {len(binary)} binary bytes follow")
+        values = np.frombuffer(binary, dtype=dtype, count=count)
+        used = binary_size
+    else:
+        try:
+            values = np.asarray(tensor.get("data"))
+        except ValueError:
+            raise InvalidInput(f"{where}: data is ragged") from None
+        if values.dtype.kind not in "iuf" or values.size != count:
+            raise InvalidInput(f"{where}: data must hold {count} numbers for shape {shape}")
+        used = 0
+    if not (values.min() >= 0 and values.max() <= PIXEL_MAX):
+        raise InvalidInput(f"{where}: values must be from 0 to 255")
+    return values.reshape(shape[0], height, width).astype(np.float32), used
+
+
+def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> list[RequestedOutput]:
+    available = [tensor.name for tensor in output_tensors(spec)]
+    if outputs is None:
+        return [RequestedOutput(name, default_binary) for name in available]
+    if not isinstance(outputs, list) or not outputs:
+        raise InvalidInput("outputs must be a non-empty list when given")
+    requested = []
+    for entry in outputs:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name not in available:
+            raise InvalidInput(f"unknown output {name!r}: this model has {', '.join(available)}")
+        parameters = _parameters(entry, f"output {name!r}")
+        if "classification" in parameters:
+            raise InvalidInput(f"output {name!r}: the classification extension is not supported; ask for 'label'")
+        binary = parameters.get("binary_data", default_binary)
+        if not isinstance(binary, bool):
+            raise InvalidInput(f"output {name!r}: parameters.binary_data must be true or false")
+        requested.append(RequestedOutput(name, binary))
+    return requested
+
+
+def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output tensor from the logits: the same maths as /predict."""
+    if spec.task == "multiclass":
+        probabilities = softmax(logits, spec.temperature)
+        return {
+            "logits": logits,
+            "probabilities": probabilities,
+            "label": probabilities.argmax(axis=1).astype(np.int64),
+        }
+    assert spec.thresholds is not None
+    probabilities = sigmoid(logits)
+    return {"logits": logits, "probabilities": probabilities, "flags": apply_thresholds(probabilities, spec.thresholds)}
+
+
+def encode_infer_response(
+    spec: ModelSpec, request: InferRequest, tensors: dict[str, np.ndarray]
+) -> tuple[bytes, int | None]:
+    """The response body, and the JSON header length when binary outputs follow it."""
+    datatypes = {tensor.name: tensor.datatype for tensor in output_tensors(spec)}
+    outputs: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for requested in request.outputs:
+        datatype = datatypes[requested.name]
+        values = np.ascontiguousarray(tensors[requested.name], dtype=OUTPUT_DATATYPES[datatype])
+        entry: dict[str, Any] = {"name": requested.name, "datatype": datatype, "shape": list(values.shape)}
+        if requested.binary:
+            chunk = values.tobytes()
+            entry["parameters"] = {"binary_data_size": len(chunk)}
+            chunks.append(chunk)
+        else:
+            entry["data"] = values.reshape(-1)
+        outputs.append(entry)
+    response: dict[str, Any] = {"model_name": spec.name, "model_version": spec.version, "outputs": outputs}
+    if request.id is not None:
+        response["id"] = request.id
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)

@@ -1,0 +1,182 @@
+"""Open Inference Protocol (V2) REST: the API Triton, KServe and MLServer clients speak.
+
+Errors here answer `{"error": ...}` (see app.errors). Infer is a PlainRoute, like /predict.
+"""
+
+import zlib
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from app import __version__
+from app.deps import RegistryDep
+from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge
+from app.oip import (
+    compute_outputs,
+    encode_infer_response,
+    input_tensor,
+    output_tensors,
+    parse_infer_request,
+)
+from app.registry import Model, ModelRegistry
+from app.responses import JSONResponse
+from app.routes import PlainRoute, openapi_operation, schema_ref
+from app.schemas import (
+    V2Error,
+    V2InferRequest,
+    V2InferResponse,
+    V2Live,
+    V2ModelMetadata,
+    V2Ready,
+    V2ServerMetadata,
+)
+
+SERVER_NAME = "digit-inference-service"
+EXTENSIONS = ["binary_tensor_data"]
+PLATFORM = "onnxruntime_onnx"
+HEADER_LENGTH = "inference-header-content-length"
+DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": V2Error} for status in (400, 404, 503)}
+
+router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=ERRORS)
+
+
+def find_model(registry: ModelRegistry, name: str, version: str | None = None) -> Model:
+    """The loaded model of that name, and of that version when one is named."""
+    model = registry.get(name)
+    if version is not None and version != model.spec.version:
+        raise ModelNotFound(f"model {name!r} has no version {version!r}; it has {model.spec.version!r}")
+    return model
+
+
+@router.get("", response_model=V2ServerMetadata)
+async def server_metadata() -> JSONResponse:
+    """Server name, version and the protocol extensions it supports."""
+    return JSONResponse({"name": SERVER_NAME, "version": __version__, "extensions": EXTENSIONS})
+
+
+@router.get("/health/live", response_model=V2Live)
+async def server_live() -> JSONResponse:
+    """200 while the process is up."""
+    return JSONResponse({"live": True})
+
+
+@router.get("/health/ready", response_model=V2Ready)
+async def server_ready(registry: RegistryDep) -> JSONResponse:
+    """200 once every model is loaded and verified, else 503."""
+    if not registry.ready:
+        raise ModelNotReady("models are not loaded yet")
+    return JSONResponse({"ready": True})
+
+
+def _model_metadata(model: Model) -> dict[str, Any]:
+    spec = model.spec
+    return {
+        "name": spec.name,
+        "versions": [spec.version],
+        "platform": PLATFORM,
+        "inputs": [input_tensor(spec).as_metadata()],
+        "outputs": [tensor.as_metadata() for tensor in output_tensors(spec)],
+    }
+
+
+@router.get("/models/{name}", response_model=V2ModelMetadata)
+async def model_metadata(name: str, registry: RegistryDep) -> JSONResponse:
+    """The model's versions, platform, input and outputs."""
+    return JSONResponse(_model_metadata(find_model(registry, name)))
+
+
+@router.get("/models/{name}/versions/{version}", response_model=V2ModelMetadata)
+async def model_version_metadata(name: str, version: str, registry: RegistryDep) -> JSONResponse:
+    """The same, for one named version."""
+    return JSONResponse(_model_metadata(find_model(registry, name, version)))
+
+
+@router.get("/models/{name}/ready", response_model=V2Ready)
+async def model_ready(name: str, registry: RegistryDep) -> JSONResponse:
+    """200 when the model is loaded; 404 for an unknown one, 503 before loading."""
+    find_model(registry, name)
+    return JSONResponse({"ready": True})
+
+
+@router.get("/models/{name}/versions/{version}/ready", response_model=V2Ready)
+async def model_version_ready(name: str, version: str, registry: RegistryDep) -> JSONResponse:
+    """The same, for one named version."""
+    find_model(registry, name, version)
+    return JSONResponse({"ready": True})
+
+
+def _decompressed(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
+    """The body without its Content-Encoding (gzip or deflate), never inflated past max_bytes."""
+    if encoding is None or encoding == "identity":
+        return body
+    if encoding not in DECOMPRESSORS:
+        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
+    inflater = zlib.decompressobj(DECOMPRESSORS[encoding])
+    try:
+        plain = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as error:
+        raise InvalidInput(f"body is not valid {encoding}: {error}") from None
+    if len(plain) > max_bytes:
+        raise PayloadTooLarge(f"decompressed body is larger than {max_bytes} bytes (MAX_BODY_BYTES)")
+    if not inflater.eof:
+        raise InvalidInput(f"body is a truncated {encoding} stream")
+    return plain
+
+
+def _header_length(request: Request) -> int | None:
+    value = request.headers.get(HEADER_LENGTH)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise InvalidInput(f"Inference-Header-Content-Length must be a whole number, got {value!r}")
+    return int(value)
+
+
+async def infer(request: Request) -> Response:
+    """Run the model on a V2 request: JSON tensors, or JSON + binary tensors."""
+    state = request.app.state
+    model = find_model(state.registry, request.path_params["name"], request.path_params.get("version"))
+    body = _decompressed(await request.body(), request.headers.get("content-encoding"), state.settings.max_body_bytes)
+    infer_request = parse_infer_request(body, _header_length(request), model.spec, state.settings.max_batch)
+    state.metrics.instances.labels(model.spec.name).observe(len(infer_request.pixels))
+    logits = await model.infer(infer_request.pixels)
+    content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
+    if json_length is None:
+        return Response(content, media_type="application/json")
+    return Response(
+        content, media_type="application/octet-stream", headers={"Inference-Header-Content-Length": str(json_length)}
+    )
+
+
+routes = [
+    PlainRoute("/v2/models/{name}/infer", infer, methods=["POST"]),
+    PlainRoute("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
+]
+
+
+def openapi_paths() -> tuple[dict[str, Any], list[type[BaseModel]]]:
+    """OpenAPI path items of the infer routes, and the models their schemas refer to."""
+    operation = openapi_operation(
+        tag="open inference protocol",
+        operation_id="v2_infer",
+        description=(
+            "Open Inference Protocol infer. With the binary tensor data extension, raw little-endian tensor "
+            "bytes follow the JSON and the Inference-Header-Content-Length header gives the JSON's length."
+        ),
+        request_content={
+            "application/json": {"schema": schema_ref(V2InferRequest)},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+        ok={
+            "application/json": {"schema": schema_ref(V2InferResponse)},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+        errors={400: "Invalid input", 404: "Unknown model or version", 413: "Body too large", 503: "Not ready"},
+        error_model=V2Error,
+    )
+    paths = {route.path: operation for route in routes}
+    return paths, [V2InferRequest, V2InferResponse, V2Error]

@@ -1,0 +1,148 @@
+"""The V2 codec on its own: binary and JSON tensors in, binary and JSON tensors out."""
+
+import json
+
+import numpy as np
+import pytest
+
+from app.errors import InvalidInput
+from app.oip import compute_outputs, encode_infer_response, parse_infer_request
+from app.registry import ModelRegistry
+from tests.app.conftest import SHIPPED_MODELS
+
+
+@pytest.fixture(scope="module")
+def spec():
+    registry = ModelRegistry(SHIPPED_MODELS, threads=1)
+    registry.load()
+    return registry.for_task("multiclass").spec
+
+
+def binary_body(pixels: np.ndarray, datatype: str, extra: dict | None = None) -> tuple[bytes, int]:
+    raw = pixels.tobytes()
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "pixels",
+                    "shape": list(pixels.shape),
+                    "datatype": datatype,
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ],
+            **(extra or {}),
+        }
+    ).encode()
+    return header + raw, len(header)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "datatype"),
+    [(np.float32, "FP32"), (np.float64, "FP64"), (np.uint8, "UINT8"), (np.int32, "INT32"), (np.int64, "INT64")],
+)
+def test_binary_inputs_of_every_datatype_become_float32_pixels(spec, dtype, datatype: str) -> None:
+    pixels = np.arange(2 * 784).reshape(2, 28, 28) % 256
+    body, length = binary_body(pixels.astype(dtype), datatype)
+    request = parse_infer_request(body, length, spec, max_batch=8)
+    assert request.pixels.dtype == np.float32
+    np.testing.assert_array_equal(request.pixels, pixels)
+
+
+def test_json_data_may_be_nested_or_flat(spec) -> None:
+    pixels = np.arange(784) % 256
+    for shape, data in (([1, 784], pixels.tolist()), ([1, 28, 28], pixels.reshape(1, 28, 28).tolist())):
+        body = json.dumps({"inputs": [{"name": "pixels", "shape": shape, "datatype": "INT64", "data": data}]}).encode()
+        np.testing.assert_array_equal(parse_infer_request(body, None, spec, 8).pixels[0], pixels.reshape(28, 28))
+
+
+def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
+    body, length = binary_body(
+        np.zeros((3, 28, 28), np.float32), "FP32", {"parameters": {"binary_data_output": True}, "id": "x"}
+    )
+    request = parse_infer_request(body, length, spec, 8)
+    logits = np.random.default_rng(0).normal(size=(3, 10)).astype(np.float32)
+    content, header_length = encode_infer_response(spec, request, compute_outputs(spec, logits))
+    header = json.loads(content[:header_length])
+    assert header["id"] == "x" and header["model_name"] == spec.name
+    offset = header_length
+    decoded = {}
+    for output in header["outputs"]:
+        size = output["parameters"]["binary_data_size"]
+        dtype = {"FP32": "<f4", "INT64": "<i8"}[output["datatype"]]
+        decoded[output["name"]] = np.frombuffer(content[offset : offset + size], dtype=dtype).reshape(output["shape"])
+        offset += size
+    assert offset == len(content)
+    np.testing.assert_array_equal(decoded["logits"], logits)
+    np.testing.assert_array_equal(decoded["label"], logits.argmax(axis=1))
+    np.testing.assert_allclose(decoded["probabilities"].sum(axis=1), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("header", "binary", "message"),
+    [
+        (
+            {"inputs": [{"name": "pixels", "shape": [9, 784], "datatype": "FP32", "data": [0] * 9 * 784}]},
+            b"",
+            "at most 8",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "pixels", "shape": [1, 784], "datatype": "FP32", "parameters": {"binary_data_size": 100}}
+                ]
+            },
+            b"\0" * 100,
+            "binary_data_size must be 3136",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "pixels", "shape": [1, 784], "datatype": "FP32", "parameters": {"binary_data_size": 3136}}
+                ]
+            },
+            b"\0" * 3000,
+            "only 3000 binary bytes",
+        ),
+        (
+            {
+                "inputs": [
+                    {"name": "pixels", "shape": [1, 784], "datatype": "UINT8", "parameters": {"binary_data_size": 784}}
+                ]
+            },
+            b"\0" * 800,
+            "binary data is 800 bytes",
+        ),
+        (
+            {"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": [float("nan")] * 784}]},
+            b"",
+            "not valid JSON",
+        ),
+        (
+            {
+                "inputs": [
+                    {
+                        "name": "pixels",
+                        "shape": [1, 784],
+                        "datatype": "FP32",
+                        "data": [0] * 784,
+                        "parameters": {"shared_memory_region": "r"},
+                    }
+                ]
+            },
+            b"",
+            "shared memory",
+        ),
+        (
+            {
+                "inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": [0] * 784}],
+                "outputs": [{"name": "label", "parameters": {"classification": 3}}],
+            },
+            b"",
+            "classification extension",
+        ),
+    ],
+)
+def test_bad_requests_name_the_problem(spec, header: dict, binary: bytes, message: str) -> None:
+    text = json.dumps(header).encode()
+    with pytest.raises(InvalidInput, match=message):
+        parse_infer_request(text + binary, len(text) if binary else None, spec, max_batch=8)

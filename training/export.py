@@ -18,6 +18,8 @@ import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
+from training.data import LABELS, NUM_CLASSES
+
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
 BATCH_AXIS = "batch"
@@ -132,8 +134,8 @@ def model_card(
         "task": task,
         "activation": activation,
         "input": {"name": INPUT_NAME, "shape": [None, side, side], "dtype": "float32", "pixel_range": [0, 255]},
-        "output": {"name": OUTPUT_NAME, "shape": [None, 10], "dtype": "float32"},
-        "labels": [str(k) for k in range(10)],
+        "output": {"name": OUTPUT_NAME, "shape": [None, NUM_CLASSES], "dtype": "float32"},
+        "labels": LABELS,
         **calibration,
         "onnx_sha256": sha256_of(onnx_path),
         "onnx_bytes": onnx_path.stat().st_size,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-NUM_CLASSES = 10
-DIGIT_SIDE = 28
-CANVAS_SIDE = 56
+from training.data import CANVAS_SIDE, DIGIT_SIDE, NUM_CLASSES
 
 
 def _logits(x: keras.KerasTensor) -> keras.KerasTensor:

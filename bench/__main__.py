@@ -3,7 +3,8 @@
 Servers run pinned to one core (taskset), one worker; wrk drives them from another core.
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
-inference. Prints a Markdown table and the target ratios; writes bench/results/latest.json.
+inference. A second part runs the service with adaptive batching on and off. Prints Markdown
+tables and the target ratios; writes bench/results/latest.json.
 """
 
 import argparse
@@ -31,6 +32,15 @@ UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 @dataclass(frozen=True)
+class Server:
+    """A server to measure: the service (with extra settings) or a yardstick."""
+
+    name: str
+    kind: str  # service, or a yardstick of bench.yardsticks
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class LoadResult:
     server: str
     task: str
@@ -41,6 +51,18 @@ class LoadResult:
     p50_ms: float
     p99_ms: float
     errors: int
+
+
+YARDSTICK_SERVERS = [
+    Server("service", "service"),
+    Server("floor", "floor"),
+    Server("floor-orjson", "floor-orjson"),
+    Server("plain", "plain"),
+]
+BATCHING_SERVERS = [
+    Server("batching on", "service", (("ADAPTIVE_BATCHING", "true"),)),
+    Server("batching off", "service", (("ADAPTIVE_BATCHING", "false"),)),
+]
 
 
 def free_port() -> int:
@@ -65,7 +87,7 @@ def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], P
     return bodies
 
 
-def start_server(name: str, port: int, core: str, models_dir: Path) -> subprocess.Popen:
+def start_server(server: Server, port: int, core: str, models_dir: Path) -> subprocess.Popen:
     """Start a server pinned to `core`; return once it accepts connections (after loading its models)."""
     env = {
         **os.environ,
@@ -74,11 +96,12 @@ def start_server(name: str, port: int, core: str, models_dir: Path) -> subproces
         "HOST": "127.0.0.1",
         "ORT_THREADS": "1",
         "LOG_LEVEL": "warning",
+        **dict(server.env),
     }
-    if name == "service":
+    if server.kind == "service":
         command = [sys.executable, "-m", "app"]
     else:
-        command = [sys.executable, "-m", "bench.yardsticks", name, str(models_dir), str(port)]
+        command = [sys.executable, "-m", "bench.yardsticks", server.kind, str(models_dir), str(port)]
     process = subprocess.Popen(["taskset", "-c", core, *command], cwd=REPO, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
@@ -88,7 +111,7 @@ def start_server(name: str, port: int, core: str, models_dir: Path) -> subproces
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"{name} server did not start")
+    raise RuntimeError(f"{server.name} server did not start")
 
 
 def parse_duration_ms(text: str) -> float:
@@ -96,29 +119,16 @@ def parse_duration_ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
-def run_wrk(
-    url: str, body: Path, connections: int, seconds: int, core: str, lua_dir: Path
-) -> tuple[float, float, float, int]:
+def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> tuple[float, float, float, int]:
     """requests/s, p50 ms, p99 ms and error count of one wrk run."""
-    script = lua_dir / f"{body.stem}.lua"
+    script = body.with_suffix(".lua")
     script.write_text(LUA.format(body=body))
-    command = [
-        "taskset",
-        "-c",
-        core,
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--latency",
-        "-s",
-        str(script),
-        url,
-    ]
+    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
+               str(script), url]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = parse_duration_ms(re.search(r"50%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
-    p99 = parse_duration_ms(re.search(r"99%\s+(\S+)", output).group(1))  # type: ignore[union-attr]
+    p50 = parse_duration_ms(re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    p99 = parse_duration_ms(re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
@@ -126,7 +136,7 @@ def run_wrk(
 
 
 def rss_mb(pid: int) -> float:
-    """Resident set size of a process and its children (taskset execs the server in place)."""
+    """Resident set size of a process (taskset execs the server in place)."""
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024  # type: ignore[union-attr]
 
@@ -145,95 +155,115 @@ def onnxruntime_in_process(models_dir: Path, batch_sizes: list[int], runs: int) 
     return result
 
 
+def measure(
+    server: Server,
+    plan: list[tuple[str, int, int]],
+    bodies: dict[tuple[str, int], Path],
+    args: argparse.Namespace,
+) -> tuple[list[LoadResult], float]:
+    """Run wrk for every (task, images, connections) of the plan against one server; also its RSS."""
+    port = free_port()
+    process = start_server(server, port, args.server_core, args.models)
+    results = []
+    try:
+        warmed: set[tuple[str, int]] = set()
+        for task, size, connections in plan:
+            url = f"http://127.0.0.1:{port}/predict/{task}"
+            if (task, size) not in warmed:
+                run_wrk(url, bodies[task, size], 16, 1, args.load_core)
+                warmed.add((task, size))
+            rps, p50, p99, errors = run_wrk(url, bodies[task, size], connections, args.seconds, args.load_core)
+            result = LoadResult(server.name, task, size, connections, rps, rps * size, p50, p99, errors)
+            results.append(result)
+            print(f"{server.name:12} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
+                  f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}", flush=True)  # fmt: skip
+        return results, rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--servers", nargs="+", default=["service", "floor", "plain"])
+    parser.add_argument("--part", choices=["all", "yardsticks", "batching"], default="all")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
-    batch_sizes, connection_counts = [1, 64], [1, 16]
-    results: list[LoadResult] = []
-    service_rss = None
+    yardstick_plan = [(task, size, c) for task in SHAPES for size in (1, 64) for c in (1, 16)]
+    batching_plan = [(task, 1, c) for task in SHAPES for c in (1, 16, 64)]
+    output: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        bodies = real_bodies(folder, batch_sizes)
-        ort_us = onnxruntime_in_process(args.models, batch_sizes, runs=20000)
-        for server in args.servers:
-            port = free_port()
-            process = start_server(server, port, args.server_core, args.models)
-            try:
-                for task in SHAPES:
-                    for size in batch_sizes:
-                        url = f"http://127.0.0.1:{port}/predict/{task}"
-                        run_wrk(url, bodies[task, size], 16, 1, args.load_core, folder)  # warm-up
-                        for connections in connection_counts:
-                            rps, p50, p99, errors = run_wrk(
-                                url, bodies[task, size], connections, args.seconds, args.load_core, folder
-                            )
-                            results.append(
-                                LoadResult(server, task, size, connections, rps, rps * size, p50, p99, errors)
-                            )
-                            print(
-                                f"{server:8} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
-                                f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}",
-                                flush=True,
-                            )
-                if server == "service":
-                    service_rss = rss_mb(process.pid)
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-    report(results, ort_us, service_rss)
+        bodies = real_bodies(Path(scratch), [1, 64])
+        if args.part in ("all", "yardsticks"):
+            ort_us = onnxruntime_in_process(args.models, [1, 64], runs=20000)
+            results, rss = [], {}
+            for server in YARDSTICK_SERVERS:
+                server_results, rss[server.name] = measure(server, yardstick_plan, bodies, args)
+                results += server_results
+            report_yardsticks(results, ort_us, rss["service"])
+            output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
+        if args.part in ("all", "batching"):
+            results = []
+            for server in BATCHING_SERVERS:
+                results += measure(server, batching_plan, bodies, args)[0]
+            report_batching(results)
+            output["batching"] = [asdict(r) for r in results]
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
-        json.dumps(
-            {"load": [asdict(r) for r in results], "onnxruntime_us": ort_us, "service_rss_mb": service_rss}, indent=2
-        )
-    )
+    (out / "latest.json").write_text(json.dumps(output, indent=2))
     return 0
 
 
-def report(results: list[LoadResult], ort_us: dict[str, dict[int, float]], service_rss: float | None) -> None:
-    """Markdown table, then the issue's target ratios."""
+def print_table(results: list[LoadResult]) -> None:
     print("\n| server | endpoint | images/request | connections | requests/s | images/s | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(
-            f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
-            f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |"
-        )
-    print(
-        "\nonnxruntime in-process, one thread, median per call: "
-        + ", ".join(f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items())
-    )
-    if service_rss is not None:
-        print(f"service RSS with both models loaded, after the load: {service_rss:.0f} MB (target <= 150)")
+        print(f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
+              f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |")  # fmt: skip
+
+
+def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, float]], service_rss: float) -> None:
+    """The table, then the issue's target ratios."""
+    print_table(results)
+    print("\nonnxruntime in-process, one thread, median per call: " + ", ".join(
+        f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items()))  # fmt: skip
+    print(f"service RSS with both models loaded, after the load: {service_rss:.0f} MB (target <= 150)")
     pick = {(r.server, r.task, r.images, r.connections): r for r in results}
     for task in SHAPES:
-        service, floor, plain = (pick.get((s, task, 1, 16)) for s in ("service", "floor", "plain"))
-        batch_service, batch_floor = (pick.get((s, task, 64, 16)) for s in ("service", "floor"))
-        latency = pick.get(("service", task, 1, 1))
+        service, floor, fast_floor, plain = (
+            pick[s, task, 1, 16] for s in ("service", "floor", "floor-orjson", "plain")
+        )
+        batch_service, batch_floor, batch_fast_floor = (
+            pick[s, task, 64, 16] for s in ("service", "floor", "floor-orjson")
+        )
         print(f"\n{task}:")
-        if service and floor:
-            print(
-                f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor (target >= 50%)"
-            )
-        if service and plain:
-            print(
-                f"  single image, 16 connections: {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
-            )
-        if batch_service and batch_floor:
-            print(
-                f"  64-image bodies: {batch_service.images_per_s / batch_floor.images_per_s:.0%} of the floor's images/s (target >= 50%)"
-            )
-        if latency:
-            print(f"  single image p50 at 1 connection: {latency.p50_ms:.3f} ms (target <= 0.5 ms)")
+        print(
+            f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor "
+            f"(target >= 50%; {service.requests_per_s / fast_floor.requests_per_s:.0%} of the orjson floor), "
+            f"{service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
+        )
+        print(
+            f"  64-image bodies, 16 connections: {batch_service.images_per_s / batch_floor.images_per_s:.0%} "
+            f"of the floor's images/s (target >= 50%; "
+            f"{batch_service.images_per_s / batch_fast_floor.images_per_s:.0%} of the orjson floor's)"
+        )
+        print(f"  single image p50 at 1 connection: {pick['service', task, 1, 1].p50_ms:.3f} ms (target <= 0.5 ms)")
+
+
+def report_batching(results: list[LoadResult]) -> None:
+    """The table, then batching's gain at each concurrency."""
+    print_table(results)
+    pick = {(r.server, r.task, r.connections): r for r in results}
+    for task in SHAPES:
+        for connections in (1, 16, 64):
+            on, off = pick["batching on", task, connections], pick["batching off", task, connections]
+            print(f"{task} c={connections}: batching {on.requests_per_s / off.requests_per_s:.2f}x requests/s, "
+                  f"p50 {on.p50_ms - off.p50_ms:+.3f} ms, p99 {on.p99_ms - off.p99_ms:+.3f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
-"""The two HTTP yardsticks: a bare-JSON floor and the plain FastAPI server most people would write.
+"""The HTTP yardsticks: bare-JSON floors and the plain FastAPI server most people would write.
 
-Run one with `python -m bench.yardsticks floor|plain MODELS_DIR PORT`.
+Run one with `python -m bench.yardsticks floor|floor-orjson|plain MODELS_DIR PORT`.
 """
 
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +21,24 @@ from starlette.routing import Route
 ROUTES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
 
 
-def floor_app() -> Starlette:
+def floor_app(parse: Callable[[Request], Awaitable[object]]) -> Starlette:
     """Parses the same JSON body and returns a constant: the HTTP + JSON floor."""
 
     async def endpoint(request: Request) -> Response:
-        orjson.loads(await request.body())
+        await parse(request)
         return Response(b'{"ok":true}', media_type="application/json")
 
     return Starlette(routes=[Route(f"/predict/{task}", endpoint, methods=["POST"]) for task in ROUTES])
+
+
+async def starlette_json(request: Request) -> object:
+    """Starlette's own request.json() (the standard library's json): the issue's floor."""
+    return await request.json()
+
+
+async def orjson_body(request: Request) -> object:
+    """orjson, the parser the service uses: a higher floor."""
+    return orjson.loads(await request.body())
 
 
 class Instances(BaseModel):
@@ -63,5 +74,10 @@ def plain_app(models_dir: Path) -> FastAPI:
 
 if __name__ == "__main__":
     kind, models_dir, port = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    app = floor_app() if kind == "floor" else plain_app(models_dir)
+    apps = {
+        "floor": lambda: floor_app(starlette_json),
+        "floor-orjson": lambda: floor_app(orjson_body),
+        "plain": lambda: plain_app(models_dir),
+    }
+    app = apps[kind]()
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

@@ -93,11 +93,8 @@ def check_parity(
 
 def sha256_of(path: Path) -> str:
     """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    with path.open("rb") as stream:
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def install(staging: Path, target: Path) -> None:

@@ -67,6 +67,8 @@ def parse_form(
 
 def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
     """Check top_k (multiclass), threshold (multilabel) and return_logits; refuse anything else."""
+    if not values:
+        return PredictOptions(thresholds=spec.thresholds)
     allowed = {"return_logits", "top_k" if spec.task == "multiclass" else "threshold"}
     unknown = sorted(set(values) - allowed)
     if unknown:

@@ -1,6 +1,5 @@
 """Refuses request bodies over MAX_BODY_BYTES without reading them into memory."""
 
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge
@@ -17,7 +16,7 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length")
+        declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         too_large = f"request body is larger than {self.max_bytes} bytes (MAX_BODY_BYTES)"
         received = 0
 

@@ -16,6 +16,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._model_children: dict[str, tuple[Histogram, Histogram, Histogram]] = {}
         self.requests = Counter(
             "http_requests",
             "HTTP requests by route, method and status code.",
@@ -51,13 +52,25 @@ class Metrics:
             registry=self.registry,
         )
 
+    def _for_model(self, model: str) -> tuple[Histogram, Histogram, Histogram]:
+        children = self._model_children.get(model)
+        if children is None:
+            children = tuple(metric.labels(model) for metric in (self.inference_latency, self.batch_size, self.instances))
+            self._model_children[model] = children
+        return children
+
     def observe_inference(self, model: str, rows: int, seconds: float) -> None:
         """Record one onnxruntime call: its duration and how many rows it ran."""
-        self.inference_latency.labels(model).observe(seconds)
-        self.batch_size.labels(model).observe(rows)
+        latency, batch_size, _ = self._for_model(model)
+        latency.observe(seconds)
+        batch_size.observe(rows)
+
+    def observe_instances(self, model: str, count: int) -> None:
+        """Record how many images one request sent."""
+        self._for_model(model)[2].observe(count)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        """Record one HTTP request (labelled children are cached: this runs on every request)."""
+        """Record one HTTP request (labelled children are cached: these run on every request)."""
         key = (route, method, status)
         children = self._request_children.get(key)
         if children is None:

@@ -69,7 +69,7 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
                 f"content type {content_type or '(none)'!r} is not supported: "
                 "send application/json or multipart/form-data"
             )
-        state.metrics.instances.labels(model.spec.name).observe(len(pixels))
+        state.metrics.observe_instances(model.spec.name, len(pixels))
         return JSONResponse(await predict(model, pixels, options))
 
     return endpoint

@@ -142,7 +142,7 @@ async def infer(request: Request) -> Response:
     model = find_model(state.registry, request.path_params["name"], request.path_params.get("version"))
     body = _decompressed(await request.body(), request.headers.get("content-encoding"), state.settings.max_body_bytes)
     infer_request = parse_infer_request(body, _header_length(request), model.spec, state.settings.max_batch)
-    state.metrics.instances.labels(model.spec.name).observe(len(infer_request.pixels))
+    state.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
     logits = await model.infer(infer_request.pixels)
     content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
     if json_length is None:

@@ -1,6 +1,7 @@
 """`make bench`: the service against its yardsticks, all measured in this one run.
 
-Servers run pinned to one core (taskset), one worker; wrk drives them from another core.
+Servers run pinned to one core (taskset), one worker; wrk drives them from another core, the
+servers taking turns on each scenario over several rounds (medians are reported).
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
 inference. A second part runs the service with adaptive batching on and off. Prints Markdown
@@ -156,36 +157,52 @@ def onnxruntime_in_process(models_dir: Path, batch_sizes: list[int], runs: int) 
 
 
 def measure(
-    server: Server,
+    servers: list[Server],
     plan: list[tuple[str, int, int]],
     bodies: dict[tuple[str, int], Path],
     args: argparse.Namespace,
-) -> tuple[list[LoadResult], float]:
-    """Run wrk for every (task, images, connections) of the plan against one server; also its RSS."""
-    port = free_port()
-    process = start_server(server, port, args.server_core, args.models)
+) -> tuple[list[LoadResult], dict[str, float]]:
+    """wrk results for every (task, images, connections) of the plan on every server, and each server's RSS.
+
+    All servers are started first (idle ones use no CPU) and take turns on each scenario, several
+    rounds, so that a slow spell of this shared machine hits them alike; each figure is the median
+    of its rounds.
+    """
+    ports = {server.name: free_port() for server in servers}
+    processes = {
+        server.name: start_server(server, ports[server.name], args.server_core, args.models) for server in servers
+    }
     results = []
     try:
-        warmed: set[tuple[str, int]] = set()
         for task, size, connections in plan:
-            url = f"http://127.0.0.1:{port}/predict/{task}"
-            if (task, size) not in warmed:
-                run_wrk(url, bodies[task, size], 16, 1, args.load_core)
-                warmed.add((task, size))
-            rps, p50, p99, errors = run_wrk(url, bodies[task, size], connections, args.seconds, args.load_core)
-            result = LoadResult(server.name, task, size, connections, rps, rps * size, p50, p99, errors)
-            results.append(result)
-            print(f"{server.name:12} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
-                  f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}", flush=True)  # fmt: skip
-        return results, rss_mb(process.pid)
+            for server in servers:  # warm-up
+                run_wrk(
+                    f"http://127.0.0.1:{ports[server.name]}/predict/{task}", bodies[task, size], 16, 1, args.load_core
+                )
+            rounds: dict[str, list[tuple[float, float, float, int]]] = {server.name: [] for server in servers}
+            for _ in range(args.rounds):
+                for server in servers:
+                    url = f"http://127.0.0.1:{ports[server.name]}/predict/{task}"
+                    rounds[server.name].append(
+                        run_wrk(url, bodies[task, size], connections, args.seconds, args.load_core)
+                    )
+            for server in servers:
+                rps, p50, p99 = (float(np.median([run[i] for run in rounds[server.name]])) for i in range(3))
+                errors = sum(run[3] for run in rounds[server.name])
+                results.append(LoadResult(server.name, task, size, connections, rps, rps * size, p50, p99, errors))
+                print(f"{server.name:12} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
+                      f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}", flush=True)  # fmt: skip
+        return results, {name: rss_mb(process.pid) for name, process in processes.items()}
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for process in processes.values():
+            process.terminate()
+            process.wait(timeout=10)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="duration of each wrk run")
+    parser.add_argument("--seconds", type=int, default=3, help="duration of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per server and scenario; the median is kept")
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
@@ -201,16 +218,11 @@ def main() -> int:
         bodies = real_bodies(Path(scratch), [1, 64])
         if args.part in ("all", "yardsticks"):
             ort_us = onnxruntime_in_process(args.models, [1, 64], runs=20000)
-            results, rss = [], {}
-            for server in YARDSTICK_SERVERS:
-                server_results, rss[server.name] = measure(server, yardstick_plan, bodies, args)
-                results += server_results
+            results, rss = measure(YARDSTICK_SERVERS, yardstick_plan, bodies, args)
             report_yardsticks(results, ort_us, rss["service"])
             output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
         if args.part in ("all", "batching"):
-            results = []
-            for server in BATCHING_SERVERS:
-                results += measure(server, batching_plan, bodies, args)[0]
+            results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
             report_batching(results)
             output["batching"] = [asdict(r) for r in results]
     out = REPO / "bench" / "results"

@@ -30,6 +30,14 @@ SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
 MODEL_NAMES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
 LUA = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = io.open("{body}"):read("*a")\n'
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+WRK_PATTERNS = {
+    "requests": r"^Requests/sec:\s+([\d.]+)",
+    "p50": r"^\s+50%\s+(\S+)\s*$",
+    "p99": r"^\s+99%\s+(\S+)\s*$",
+    "non_2xx": r"Non-2xx or 3xx responses: (\d+)",
+    "socket_errors": r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+}
+WRK_TIMEOUT = "30s"  # wrk's default of 2 s drops the slowest 64-image responses from the latency figures
 
 
 @dataclass(frozen=True)
@@ -124,15 +132,17 @@ def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> 
     """requests/s, p50 ms, p99 ms and error count of one wrk run."""
     script = body.with_suffix(".lua")
     script.write_text(LUA.format(body=body))
-    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s",
-               str(script), url]  # fmt: skip
+    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT,
+               "--latency", "-s", str(script), url]  # fmt: skip
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    requests_per_s = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = parse_duration_ms(re.search(r"^\s+50%\s+(\S+)$", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    p99 = parse_duration_ms(re.search(r"^\s+99%\s+(\S+)$", output, re.MULTILINE).group(1))  # type: ignore[union-attr]
-    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
-    errors = (int(non_2xx.group(1)) if non_2xx else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    found = {key: re.search(pattern, output, re.MULTILINE) for key, pattern in WRK_PATTERNS.items()}
+    if found["requests"] is None or found["p50"] is None or found["p99"] is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    requests_per_s = float(found["requests"].group(1))
+    p50, p99 = parse_duration_ms(found["p50"].group(1)), parse_duration_ms(found["p99"].group(1))
+    errors = int(found["non_2xx"].group(1)) if found["non_2xx"] else 0
+    if found["socket_errors"]:
+        errors += sum(map(int, found["socket_errors"].groups()))
     return requests_per_s, p50, p99, errors
 
 

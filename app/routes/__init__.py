@@ -1,8 +1,11 @@
 """HTTP routes: thin handlers over the registry, inputs and predict modules."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
@@ -10,9 +13,20 @@ from starlette.types import Receive, Scope, Send
 class PlainRoute(Route):
     """A Starlette route for hot paths: no FastAPI dependency solving per request.
 
-    Like Starlette's own router it records itself in scope["route"], so request metrics are
-    labelled by the route template. Its OpenAPI entry comes from `openapi_operation`.
+    The endpoint is called directly, without Starlette's per-request exception wrapper: errors go
+    to the app's exception handlers like any other. Like Starlette's own router it records itself
+    in scope["route"], so request metrics are labelled by the route template. Its OpenAPI entry
+    comes from `openapi_operation`.
     """
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Awaitable[Response]], methods: list[str]) -> None:
+        super().__init__(path, endpoint, methods=methods)
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            response = await endpoint(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self

@@ -144,4 +144,5 @@ def test_not_ready_is_503() -> None:
     assert idle.get("/v2/health/live").status_code == 200
     assert idle.get("/v2/health/ready").status_code == 503
     assert idle.get(f"/v2/models/{MULTICLASS}/ready").status_code == 503
-    assert "error" in idle.post(f"/v2/models/{MULTICLASS}/infer", content=b"{}").json()
+    infer = idle.post(f"/v2/models/{MULTICLASS}/infer", content=b"{}")
+    assert infer.status_code == 503 and "not loaded" in infer.json()["error"]

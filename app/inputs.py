@@ -131,6 +131,14 @@ def instances_to_pixels(instances: Any, spec: ModelSpec, max_batch: int) -> np.n
     return np.stack([_instance_pixels(instance, index, spec) for index, instance in enumerate(instances)])
 
 
+def check_pixels(values: np.ndarray, where: str) -> None:
+    """Raise InvalidInput unless every value is a number from 0 to 255 (NaN and infinity are not)."""
+    if values.dtype.kind not in NUMERIC_KINDS:
+        raise InvalidInput(f"{where}: every value must be a number from 0 to 255")
+    if not (values.min() >= 0 and values.max() <= PIXEL_MAX):
+        raise InvalidInput(f"{where}: values must be from 0 to 255, got {values.min()}..{values.max()}")
+
+
 def _describe_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(side) for side in shape) if len(shape) != 1 else str(shape[0])
 
@@ -154,12 +162,9 @@ def _instance_pixels(instance: Any, index: int, spec: ModelSpec) -> np.ndarray:
         pixels = np.asarray(instance)
     except ValueError:
         raise InvalidInput(f"{where}: {expected}, got ragged nested lists") from None
-    if pixels.dtype.kind not in NUMERIC_KINDS:
-        raise InvalidInput(f"{where}: every value must be a number from 0 to 255")
     if pixels.shape not in ((height * width,), (height, width)):
         raise InvalidInput(f"{where}: {expected}, got {_describe_shape(pixels.shape)}")
-    if not (pixels.min() >= 0 and pixels.max() <= PIXEL_MAX):
-        raise InvalidInput(f"{where}: values must be from 0 to 255, got {pixels.min()}..{pixels.max()}")
+    check_pixels(pixels, where)
     return pixels.reshape(height, width).astype(np.float32)
 
 

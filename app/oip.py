@@ -11,7 +11,9 @@ import numpy as np
 import orjson
 
 from app.errors import InvalidInput
-from app.postprocess import apply_thresholds, sigmoid, softmax
+from app.inputs import check_pixels
+from app.postprocess import apply_thresholds
+from app.predict import probabilities
 from app.registry import ModelSpec
 
 INPUT_DATATYPES: dict[str, np.dtype] = {
@@ -22,7 +24,6 @@ INPUT_DATATYPES: dict[str, np.dtype] = {
     "INT64": np.dtype("<i8"),
 }
 OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
-PIXEL_MAX = 255.0
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,10 @@ def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -
             values = np.asarray(tensor.get("data"))
         except ValueError:
             raise InvalidInput(f"{where}: data is ragged") from None
-        if values.dtype.kind not in "iuf" or values.size != count:
+        if values.size != count:
             raise InvalidInput(f"{where}: data must hold {count} numbers for shape {shape}")
         used = 0
-    if not (values.min() >= 0 and values.max() <= PIXEL_MAX):
-        raise InvalidInput(f"{where}: values must be from 0 to 255")
+    check_pixels(values, where)
     return values.reshape(shape[0], height, width).astype(np.float32), used
 
 
@@ -168,17 +168,12 @@ def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> l
 
 
 def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray]:
-    """Every output tensor from the logits: the same maths as /predict."""
+    """Every output tensor from the logits, with the same activation as /predict."""
+    scores = probabilities(spec, logits)
     if spec.task == "multiclass":
-        probabilities = softmax(logits, spec.temperature)
-        return {
-            "logits": logits,
-            "probabilities": probabilities,
-            "label": probabilities.argmax(axis=1).astype(np.int64),
-        }
+        return {"logits": logits, "probabilities": scores, "label": scores.argmax(axis=1).astype(np.int64)}
     assert spec.thresholds is not None
-    probabilities = sigmoid(logits)
-    return {"logits": logits, "probabilities": probabilities, "flags": apply_thresholds(probabilities, spec.thresholds)}
+    return {"logits": logits, "probabilities": scores, "flags": apply_thresholds(scores, spec.thresholds)}
 
 
 def encode_infer_response(

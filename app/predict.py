@@ -6,26 +6,33 @@ import numpy as np
 
 from app.inputs import PredictOptions
 from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
-from app.registry import Model
+from app.registry import Model, ModelSpec
+
+
+def probabilities(spec: ModelSpec, logits: np.ndarray) -> np.ndarray:
+    """The model's activation on its logits: softmax(logits / T) for multiclass, a sigmoid per label for multilabel."""
+    if spec.task == "multiclass":
+        return softmax(logits, spec.temperature)
+    return sigmoid(logits)
 
 
 async def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
     """The response body for a predict request."""
     logits = await model.infer(pixels)
+    scores = probabilities(model.spec, logits)
     if model.spec.task == "multiclass":
-        predictions = multiclass_predictions(logits, model.spec.temperature, options.top_k)
+        predictions = multiclass_predictions(scores, options.top_k)
     else:
         assert options.thresholds is not None
-        predictions = multilabel_predictions(logits, options.thresholds)
+        predictions = multilabel_predictions(scores, options.thresholds)
     if options.return_logits:
         for prediction, row in zip(predictions, logits, strict=True):
             prediction["logits"] = row
     return {"model": {"name": model.spec.name, "version": model.spec.version}, "predictions": predictions}
 
 
-def multiclass_predictions(logits: np.ndarray, temperature: float, k: int) -> list[dict[str, Any]]:
-    """One digit per image: softmax(logits / T) couples the classes so they sum to 1."""
-    probabilities = softmax(logits, temperature)
+def multiclass_predictions(probabilities: np.ndarray, k: int) -> list[dict[str, Any]]:
+    """One digit per image: the softmax couples the classes so they sum to 1."""
     labels, top_probabilities = top_k(probabilities, k)
     return [
         {
@@ -38,9 +45,8 @@ def multiclass_predictions(logits: np.ndarray, temperature: float, k: int) -> li
     ]
 
 
-def multilabel_predictions(logits: np.ndarray, thresholds: np.ndarray) -> list[dict[str, Any]]:
+def multilabel_predictions(probabilities: np.ndarray, thresholds: np.ndarray) -> list[dict[str, Any]]:
     """Any number of digits per image: an independent sigmoid per label, then its threshold."""
-    probabilities = sigmoid(logits)
     flags = apply_thresholds(probabilities, thresholds)
     return [
         {"labels": np.flatnonzero(row_flags), "flags": row_flags, "probabilities": row}

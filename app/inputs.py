@@ -54,7 +54,7 @@ def parse_form(
     """Multipart `file` parts and form fields (each a JSON value) -> pixels and options."""
     if not images:
         raise InvalidInput("file: at least one file part (PNG or JPEG) is required")
-    _check_batch_size(len(images), max_batch, "file")
+    check_batch_size(len(images), max_batch, "file")
     values: dict[str, Any] = {}
     for key, text in fields.items():
         try:
@@ -104,7 +104,8 @@ def _parse_threshold(value: Any, labels: int) -> np.ndarray:
     return thresholds
 
 
-def _check_batch_size(count: int, max_batch: int, field: str) -> None:
+def check_batch_size(count: int, max_batch: int, field: str) -> None:
+    """Raise InvalidInput when a request holds more than MAX_BATCH images."""
     if count > max_batch:
         raise InvalidInput(f"{field}: at most {max_batch} instances per request (MAX_BATCH), got {count}")
 
@@ -113,7 +114,7 @@ def instances_to_pixels(instances: Any, spec: ModelSpec, max_batch: int) -> np.n
     """The `instances` list -> float32 [N, H, W]; errors name the instance and what was expected."""
     if not isinstance(instances, list) or not instances:
         raise InvalidInput("instances: expected a non-empty list of images")
-    _check_batch_size(len(instances), max_batch, "instances")
+    check_batch_size(len(instances), max_batch, "instances")
     height, width = spec.image_shape
     if all(type(instance) is list for instance in instances):
         try:

@@ -11,7 +11,7 @@ import numpy as np
 import orjson
 
 from app.errors import InvalidInput
-from app.inputs import check_pixels
+from app.inputs import check_batch_size, check_pixels
 from app.postprocess import apply_thresholds
 from app.predict import probabilities
 from app.registry import ModelSpec
@@ -120,8 +120,7 @@ def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -
         or shape[0] < 1
     ):
         raise InvalidInput(f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {shape}")
-    if shape[0] > max_batch:
-        raise InvalidInput(f"{where}: at most {max_batch} images per request (MAX_BATCH), got {shape[0]}")
+    check_batch_size(shape[0], max_batch, where)
     dtype = INPUT_DATATYPES[datatype]
     count = shape[0] * height * width
     binary_size = _parameters(tensor, where).get("binary_data_size")

@@ -1,14 +1,18 @@
 """`python -m app`: verify the models, then serve them with uvicorn."""
 
 import logging
+import os
 import sys
 
 import uvicorn
 from pydantic import ValidationError
 
-from app.config import Settings
+from app.config import Settings, deprecation_warnings
 from app.errors import ModelLoadError
 from app.main import create_app
+
+# uvicorn's httptools protocol plus the READ_TIMEOUT_S deadline; named by string so workers import it.
+HTTP_PROTOCOL = "app.server:DeadlineHttpToolsProtocol"
 
 
 def main() -> int:
@@ -21,6 +25,8 @@ def main() -> int:
         return 2
     level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
     logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
+    for warning in deprecation_warnings(os.environ):
+        logging.getLogger("app").warning(warning)
     app = create_app(settings)
     try:
         app.state.registry.load()
@@ -32,6 +38,7 @@ def main() -> int:
         "port": settings.port,
         "log_level": settings.log_level,
         "access_log": settings.access_log,
+        "http": HTTP_PROTOCOL,
     }
     if settings.workers == 1:
         uvicorn.run(app, **server_options)

@@ -3,7 +3,8 @@
 Like Triton's dynamic batcher: a per-model queue collects rows until MAX_BATCH_SIZE rows are
 waiting or MAX_QUEUE_DELAY_MS has passed since the first one, runs them as one batch, and hands
 each caller its own rows. It lives on the event loop, so it needs no locks; with a delay of 0 it
-batches what arrived in the same loop iteration and adds no waiting at all.
+batches what arrived in the same loop iteration and adds no waiting at all. A batch too large to
+run on the loop runs in the work pool, and the queue goes on filling meanwhile.
 """
 
 import asyncio
@@ -12,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.offload import WorkPool, is_heavy
+
 Logits = Callable[[np.ndarray], np.ndarray]
+Pending = tuple[np.ndarray, "asyncio.Future[np.ndarray]"]
 
 
 @dataclass(frozen=True)
@@ -26,18 +30,19 @@ class BatchingPolicy:
 class AdaptiveBatcher:
     """Queues pixel batches for one model and runs them together."""
 
-    def __init__(self, logits: Logits, policy: BatchingPolicy) -> None:
+    def __init__(self, logits: Logits, policy: BatchingPolicy, pool: WorkPool | None = None) -> None:
         self._logits = logits
+        self._pool = pool
         self.max_batch_size = policy.max_batch_size
         self.max_delay_s = policy.max_delay_s
-        self._pending: list[tuple[np.ndarray, asyncio.Future[np.ndarray]]] = []
+        self._pending: list[Pending] = []
         self._rows = 0
         self._timer: asyncio.Handle | None = None
 
     async def logits(self, pixels: np.ndarray) -> np.ndarray:
         """This request's logits, computed in a batch with whatever else is waiting."""
         if len(pixels) >= self.max_batch_size:
-            return self._logits(pixels)
+            return await run_logits(self._logits, pixels, self._pool)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[np.ndarray] = loop.create_future()
         self._pending.append((pixels, future))
@@ -57,15 +62,44 @@ class AdaptiveBatcher:
         pending, self._pending, self._rows = self._pending, [], 0
         if not pending:
             return
-        try:
-            logits = self._logits(np.concatenate([pixels for pixels, _ in pending]))
-        except Exception as error:  # every waiting caller gets the failure, none hangs
-            for _, future in pending:
-                if not future.done():
-                    future.set_exception(error)
+        batch = np.concatenate([pixels for pixels, _ in pending])
+        if self._pool is not None and is_heavy(batch):
+            asyncio.ensure_future(self._run_in_pool(self._pool, batch, pending))
             return
-        start = 0
-        for pixels, future in pending:
-            if not future.done():  # a caller that went away has a cancelled future
-                future.set_result(logits[start : start + len(pixels)])
-            start += len(pixels)
+        try:
+            logits = self._logits(batch)
+        except Exception as error:
+            _fail(pending, error)
+            return
+        _deliver(pending, logits)
+
+    async def _run_in_pool(self, pool: WorkPool, batch: np.ndarray, pending: list[Pending]) -> None:
+        try:
+            logits = await pool.run(lambda: self._logits(batch))
+        except Exception as error:
+            _fail(pending, error)
+            return
+        _deliver(pending, logits)
+
+
+async def run_logits(logits: Logits, pixels: np.ndarray, pool: WorkPool | None) -> np.ndarray:
+    """logits(pixels): on the loop when the batch is small, in the pool when it is heavy."""
+    if pool is not None and is_heavy(pixels):
+        return await pool.run(lambda: logits(pixels))
+    return logits(pixels)
+
+
+def _fail(pending: list[Pending], error: Exception) -> None:
+    """Every waiting caller gets the failure; none hangs."""
+    for _, future in pending:
+        if not future.done():
+            future.set_exception(error)
+
+
+def _deliver(pending: list[Pending], logits: np.ndarray) -> None:
+    """Each caller its own rows; a caller that went away has a cancelled future."""
+    start = 0
+    for pixels, future in pending:
+        if not future.done():
+            future.set_result(logits[start : start + len(pixels)])
+        start += len(pixels)

@@ -2,13 +2,15 @@
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.batching import BatchingPolicy
+from app.budgets import RequestLimits
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -47,8 +49,26 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
     workers: int = Field(1, ge=1, description="Uvicorn worker processes")
-    max_batch: int = Field(256, ge=1, description="Most instances in one request")
+    max_instances: int = Field(
+        256,
+        ge=1,
+        validation_alias=AliasChoices("max_instances", "max_batch"),
+        description="Most instances (images) in one request; MAX_BATCH is its deprecated name",
+    )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1, description="Largest request body accepted")
+    max_image_pixels: int = Field(
+        2048 * 2048, ge=1, description="Most pixels an uploaded image may declare (checked before decoding)"
+    )
+    max_image_aspect: float = Field(16.0, ge=1, description="Most elongated an uploaded image may be (long side : short)")
+    max_request_pixels: int = Field(
+        4 * 2048 * 2048, ge=1, description="Most pixels all uploaded images of one request may declare together"
+    )
+    read_timeout_s: float = Field(
+        30.0, gt=0, description="Time a client has to send a request's complete headers and body (else 408 and close)"
+    )
+    max_concurrency: int = Field(
+        256, ge=1, description="Most requests one worker serves at once; more get 503 (health and metrics exempt)"
+    )
     ort_threads: int | None = Field(
         None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"
     )
@@ -75,6 +95,22 @@ class Settings(BaseSettings):
         return BatchingPolicy(self.max_batch_size, self.max_queue_delay_ms / 1000)
 
     @property
+    def request_limits(self) -> RequestLimits:
+        """What one request may declare: instances and image pixels."""
+        return RequestLimits(self.max_instances, self.max_image_pixels, self.max_image_aspect, self.max_request_pixels)
+
+    @property
+    def cpu_share(self) -> int:
+        """This worker's share of the CPUs the container may use: the work pool's threads."""
+        return max(1, available_cpus() // self.workers)
+
+    @property
     def intra_op_threads(self) -> int:
         """ORT_THREADS if set, else the CPUs the container's quota allows, shared among the workers."""
-        return self.ort_threads or max(1, available_cpus() // self.workers)
+        return self.ort_threads or self.cpu_share
+
+
+def deprecation_warnings(environ: Mapping[str, str]) -> list[str]:
+    """One line for each deprecated setting name found in the environment."""
+    names = {name.upper() for name in environ}
+    return ["MAX_BATCH is deprecated: use MAX_INSTANCES"] if "MAX_BATCH" in names else []

@@ -4,13 +4,33 @@
 under /v2 answer `{"error": ...}` and use 400 for bad input, as the protocol says.
 """
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.responses import JSONResponse
 
+logger = logging.getLogger(__name__)
+
 V2_PREFIX = "/v2"
+INTERNAL_ERROR = "internal server error"
+# Status of an answer nobody will read (nginx's "client closed request").
+CLIENT_CLOSED_REQUEST = 499
+QUOTE_CHARS = 100
+
+
+def clip(text: str) -> str:
+    """Client input inside an error message, cut to about QUOTE_CHARS characters."""
+    return text if len(text) <= QUOTE_CHARS else f"{text[:QUOTE_CHARS]}... ({len(text)} characters)"
+
+
+def quote(value: object) -> str:
+    """repr() of client input for an error message, cut to about QUOTE_CHARS characters."""
+    return clip(repr(value))
 
 
 class ServiceError(Exception):
@@ -53,6 +73,16 @@ class ModelNotReady(ServiceError):
     status_code = 503
 
 
+class ServiceBusy(ServiceError):
+    """The worker already runs MAX_CONCURRENCY requests."""
+
+    status_code = 503
+
+
+class ClientGone(Exception):
+    """The client went away before its answer was ready: nobody is left to answer."""
+
+
 class ModelLoadError(Exception):
     """A model in the repository is missing, corrupt or does not match its metadata."""
 
@@ -60,27 +90,31 @@ class ModelLoadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-def error_response(request: Request, status_code: int, message: str) -> JSONResponse:
-    """The error body of the protocol the request spoke."""
-    if request.url.path.startswith(V2_PREFIX):
-        return JSONResponse({"error": message}, status_code=400 if status_code == 422 else status_code)
-    return JSONResponse({"detail": message}, status_code=status_code)
+def error_response(path: str, status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error body of the protocol the request spoke: `{"error": ...}` under /v2, else `{"detail": ...}`."""
+    if path.startswith(V2_PREFIX):
+        return JSONResponse({"error": message}, status_code=400 if status_code == 422 else status_code, headers=headers)
+    return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return error_response(request, exc.status_code, exc.detail)
+    return error_response(request.url.path, exc.status_code, exc.detail)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    details = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()]
-    return error_response(request, 422, "; ".join(details))
+    details = [f"{clip('.'.join(str(part) for part in error['loc']))}: {error['msg']}" for error in exc.errors()]
+    return error_response(request.url.path, 422, "; ".join(details))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(request, exc.status_code, str(exc.detail))
+    return error_response(request.url.path, exc.status_code, str(exc.detail), exc.headers)
+
+
+async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
+    return error_response(request.url.path, CLIENT_CLOSED_REQUEST, "the client went away")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -88,3 +122,35 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientGone, _client_gone)
+    app.add_exception_handler(ClientDisconnect, _client_gone)
+
+
+class CatchAllMiddleware:
+    """Turns any unexpected exception into a JSON 500 that leaks nothing, and logs its traceback.
+
+    Starlette's own last resort answers in plain text and re-raises, and uvicorn then drops the
+    keep-alive connection; here the connection lives on.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception:
+            logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
+            if started:
+                raise
+            await error_response(scope["path"], 500, INTERNAL_ERROR)(scope, receive, send)

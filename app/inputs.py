@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from app.errors import InvalidInput
+from app.budgets import RequestBudget
+from app.errors import InvalidInput, clip, quote
 from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
 from app.registry import ModelSpec
 
@@ -26,43 +27,68 @@ class PredictOptions:
     thresholds: np.ndarray | None = None
 
 
-def prepare_image(data: bytes, spec: ModelSpec) -> np.ndarray:
+def prepare_image(data: bytes, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
     """Decoded image -> model input: an MNIST-style digit for multiclass, a resized canvas for multilabel."""
-    gray = decode_grayscale(data)
+    gray = decode_grayscale(data, budget, max(spec.image_shape))
     if spec.task == "multiclass":
         return to_mnist_digit(gray, spec.image_shape[0])
     return to_canvas(gray, spec.image_shape)
 
 
-def parse_json_body(body: bytes, spec: ModelSpec, max_batch: int) -> tuple[np.ndarray, PredictOptions]:
+def holds_images(body: bytes) -> bool:
+    """True when a JSON predict body may hold encoded images (whose decoding belongs off the loop)."""
+    return b'"b64"' in body
+
+
+def parse_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tuple[np.ndarray, PredictOptions]:
     """A JSON predict body -> float32 pixels [N, H, W] and the options."""
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(f"body is not valid JSON: {error}") from None
+    payload = load_json(body, "body")
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object with an 'instances' list")
     if "instances" not in payload:
         raise InvalidInput("instances: field required")
     options = parse_options({key: value for key, value in payload.items() if key != "instances"}, spec)
-    return instances_to_pixels(payload["instances"], spec, max_batch), options
+    instances = payload["instances"]
+    if may_hold_booleans(body):
+        reject_booleans(instances, "instances")
+    return instances_to_pixels(instances, spec, budget), options
+
+
+def load_json(text: bytes | str, what: str) -> Any:
+    """orjson.loads, with InvalidInput naming `what` (NaN and Infinity are not JSON)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"{what} is not valid JSON: {error}") from None
+
+
+def may_hold_booleans(body: bytes) -> bool:
+    """False when the JSON text has no true or false at all: the common case, decided without a walk."""
+    return b"true" in body or b"false" in body
+
+
+def reject_booleans(values: Any, where: str) -> None:
+    """Raise InvalidInput naming the first list item of `values` that holds a boolean (booleans are not pixels)."""
+    if type(values) is not list:
+        return
+    for index, value in enumerate(values):
+        if type(value) is bool or (type(value) is list and _holds_boolean(value)):
+            raise InvalidInput(f"{where}[{index}]: booleans are not numbers")
+
+
+def _holds_boolean(values: list[Any]) -> bool:
+    return any(type(value) is bool or (type(value) is list and _holds_boolean(value)) for value in values)
 
 
 def parse_form(
-    images: Sequence[bytes], fields: Mapping[str, str], spec: ModelSpec, max_batch: int
+    images: Sequence[bytes], fields: Mapping[str, str], spec: ModelSpec, budget: RequestBudget
 ) -> tuple[np.ndarray, PredictOptions]:
     """Multipart `file` parts and form fields (each a JSON value) -> pixels and options."""
     if not images:
         raise InvalidInput("file: at least one file part (PNG or JPEG) is required")
-    check_batch_size(len(images), max_batch, "file")
-    values: dict[str, Any] = {}
-    for key, text in fields.items():
-        try:
-            values[key] = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            raise InvalidInput(f"{key}: form field must hold a JSON value, got {text!r}") from None
-    options = parse_options(values, spec)
-    return np.stack([_decode(data, spec, f"file[{index}]") for index, data in enumerate(images)]), options
+    budget.admit_instances(len(images), "file")
+    options = parse_options({key: load_json(text, f"{quote(key)} form field") for key, text in fields.items()}, spec)
+    return np.stack([_decode(data, spec, budget, f"file[{index}]") for index, data in enumerate(images)]), options
 
 
 def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
@@ -73,15 +99,15 @@ def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise InvalidInput(
-            f"{unknown[0]}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})"
+            f"{clip(unknown[0])}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})"
         )
     return_logits = values.get("return_logits", False)
     if not isinstance(return_logits, bool):
-        raise InvalidInput(f"return_logits: expected true or false, got {return_logits!r}")
+        raise InvalidInput(f"return_logits: expected true or false, got {quote(return_logits)}")
     labels = len(spec.labels)
     top_k = values.get("top_k", min(3, labels))
     if type(top_k) is not int or not 1 <= top_k <= labels:
-        raise InvalidInput(f"top_k: expected an integer from 1 to {labels}, got {top_k!r}")
+        raise InvalidInput(f"top_k: expected an integer from 1 to {labels}, got {quote(top_k)}")
     thresholds = spec.thresholds
     if "threshold" in values:
         thresholds = _parse_threshold(values["threshold"], labels)
@@ -97,24 +123,18 @@ def _parse_threshold(value: Any, labels: int) -> np.ndarray:
     if _is_number(value):
         value = [value] * labels
     if not isinstance(value, list) or len(value) != labels or not all(_is_number(item) for item in value):
-        raise InvalidInput(f"threshold: expected {wanted}, got {value!r}")
+        raise InvalidInput(f"threshold: expected {wanted}, got {quote(value)}")
     thresholds = np.asarray(value, dtype=np.float32)
     if not np.all((thresholds > 0) & (thresholds < 1)):
-        raise InvalidInput(f"threshold: expected {wanted}, got {value!r}")
+        raise InvalidInput(f"threshold: expected {wanted}, got {quote(value)}")
     return thresholds
 
 
-def check_batch_size(count: int, max_batch: int, field: str) -> None:
-    """Raise InvalidInput when a request holds more than MAX_BATCH images."""
-    if count > max_batch:
-        raise InvalidInput(f"{field}: at most {max_batch} instances per request (MAX_BATCH), got {count}")
-
-
-def instances_to_pixels(instances: Any, spec: ModelSpec, max_batch: int) -> np.ndarray:
+def instances_to_pixels(instances: Any, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
     """The `instances` list -> float32 [N, H, W]; errors name the instance and what was expected."""
     if not isinstance(instances, list) or not instances:
         raise InvalidInput("instances: expected a non-empty list of images")
-    check_batch_size(len(instances), max_batch, "instances")
+    budget.admit_instances(len(instances), "instances")
     height, width = spec.image_shape
     if all(type(instance) is list for instance in instances):
         try:
@@ -129,7 +149,7 @@ def instances_to_pixels(instances: Any, spec: ModelSpec, max_batch: int) -> np.n
             and batch.max() <= PIXEL_MAX
         ):
             return batch.reshape(len(instances), height, width).astype(np.float32, copy=False)
-    return np.stack([_instance_pixels(instance, index, spec) for index, instance in enumerate(instances)])
+    return np.stack([_instance_pixels(instance, index, spec, budget) for index, instance in enumerate(instances)])
 
 
 def check_pixels(values: np.ndarray, where: str) -> None:
@@ -144,19 +164,19 @@ def _describe_shape(shape: tuple[int, ...]) -> str:
     return "x".join(str(side) for side in shape) if len(shape) != 1 else str(shape[0])
 
 
-def _instance_pixels(instance: Any, index: int, spec: ModelSpec) -> np.ndarray:
+def _instance_pixels(instance: Any, index: int, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
     where = f"instances[{index}]"
     height, width = spec.image_shape
     expected = f"expected {height * width} values or {height}x{width}"
     if isinstance(instance, dict):
         encoded = instance.get("b64")
         if set(instance) != {"b64"} or not isinstance(encoded, str):
-            raise InvalidInput(f'{where}: expected {{"b64": "<base64 PNG or JPEG>"}}, got keys {sorted(instance)}')
+            raise InvalidInput(f'{where}: expected {{"b64": "<base64 PNG or JPEG>"}}, got keys {quote(sorted(instance))}')
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise InvalidInput(f"{where}.b64: not valid base64") from None
-        return _decode(data, spec, f"{where}.b64")
+        return _decode(data, spec, budget, f"{where}.b64")
     if not isinstance(instance, list):
         raise InvalidInput(f'{where}: {expected} or {{"b64": ...}}, got {type(instance).__name__}')
     try:
@@ -169,8 +189,8 @@ def _instance_pixels(instance: Any, index: int, spec: ModelSpec) -> np.ndarray:
     return pixels.reshape(height, width).astype(np.float32)
 
 
-def _decode(data: bytes, spec: ModelSpec, where: str) -> np.ndarray:
+def _decode(data: bytes, spec: ModelSpec, budget: RequestBudget, where: str) -> np.ndarray:
     try:
-        return prepare_image(data, spec)
+        return prepare_image(data, spec, budget)
     except ImageError as error:
         raise InvalidInput(f"{where}: {error}") from None

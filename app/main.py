@@ -9,20 +9,23 @@ from fastapi.openapi.utils import get_openapi
 
 from app import __version__
 from app.config import Settings
-from app.errors import install_error_handlers
-from app.limits import BodySizeLimitMiddleware
+from app.errors import CatchAllMiddleware, install_error_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
+from app.middleware.body_limit import BodySizeLimitMiddleware
+from app.middleware.concurrency import ConcurrencyLimitMiddleware
+from app.offload import WorkPool
 from app.registry import ModelRegistry
 from app.routes import health, models, predict, v2
+from app.server import ServerState
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load and verify every model before serving (unless `python -m app` already did)."""
+async def lifespan(app: FastAPI) -> AsyncIterator[ServerState]:
+    """Load and verify every model before serving (unless `python -m app` already did); hand uvicorn its settings."""
     registry: ModelRegistry = app.state.registry
     if not registry.ready:
         registry.load()
-    yield
+    yield {"read_timeout_s": app.state.settings.read_timeout_s}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -37,17 +40,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     metrics = Metrics()
+    pool = WorkPool(settings.cpu_share)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.pool = pool
     app.state.registry = ModelRegistry(
-        settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching
+        settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
     for router in (models.router, health.router, v2.router):
         app.include_router(router)
+    # The last added runs first: catch-all, metrics, body limit, concurrency cap, then the routes.
+    app.add_middleware(ConcurrencyLimitMiddleware, max_requests=settings.max_concurrency)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(CatchAllMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

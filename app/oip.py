@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from app.errors import InvalidInput
-from app.inputs import check_batch_size, check_pixels
+from app.budgets import RequestBudget
+from app.errors import InvalidInput, quote
+from app.inputs import check_pixels, load_json, may_hold_booleans, reject_booleans
 from app.postprocess import apply_thresholds
 from app.predict import probabilities
 from app.registry import ModelSpec
@@ -66,15 +67,15 @@ class InferRequest:
     outputs: list[RequestedOutput]
 
 
-def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec, max_batch: int) -> InferRequest:
+def parse_infer_request(
+    body: bytes, header_length: int | None, spec: ModelSpec, budget: RequestBudget
+) -> InferRequest:
     """Decode and check a V2 infer body (JSON, or JSON + binary tensors); raise InvalidInput."""
     if header_length is not None and not 0 < header_length <= len(body):
         raise InvalidInput(f"Inference-Header-Content-Length {header_length} does not fit a body of {len(body)} bytes")
     split = len(body) if header_length is None else header_length
-    try:
-        header = orjson.loads(body[:split])
-    except orjson.JSONDecodeError as error:
-        raise InvalidInput(f"request header is not valid JSON: {error}") from None
+    header_text = body[:split]
+    header = load_json(header_text, "request header")
     if not isinstance(header, dict):
         raise InvalidInput("request must be a JSON object")
     request_id = header.get("id")
@@ -84,7 +85,7 @@ def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec,
     inputs = header.get("inputs")
     if not isinstance(inputs, list) or len(inputs) != 1:
         raise InvalidInput(f"inputs must be a list holding exactly one tensor, {spec.input_name!r}")
-    pixels, used = _input_pixels(inputs[0], body[split:], spec, max_batch)
+    pixels, used = _input_pixels(inputs[0], body[split:], spec, budget, may_hold_booleans(header_text))
     if used != len(body) - split:
         raise InvalidInput(f"binary data is {len(body) - split} bytes but the inputs use {used}")
     default_binary = parameters.get("binary_data_output", False)
@@ -102,16 +103,20 @@ def _parameters(entry: dict[str, Any], where: str) -> dict[str, Any]:
     return parameters
 
 
-def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -> tuple[np.ndarray, int]:
+def _input_pixels(
+    tensor: Any, binary: bytes, spec: ModelSpec, budget: RequestBudget, check_booleans: bool
+) -> tuple[np.ndarray, int]:
     """The input tensor as float32 [N, H, W], and how many binary bytes it used."""
     if not isinstance(tensor, dict):
         raise InvalidInput("inputs[0] must be an object")
     name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
-    where = f"input {name!r}"
     if name != spec.input_name:
-        raise InvalidInput(f"unknown input {name!r}: this model's input is {spec.input_name!r}")
+        raise InvalidInput(f"unknown input {quote(name)}: this model's input is {spec.input_name!r}")
+    where = f"input {name!r}"
     if datatype not in INPUT_DATATYPES:
-        raise InvalidInput(f"{where}: datatype {datatype!r} is not supported (use one of {', '.join(INPUT_DATATYPES)})")
+        raise InvalidInput(
+            f"{where}: datatype {quote(datatype)} is not supported (use one of {', '.join(INPUT_DATATYPES)})"
+        )
     height, width = spec.image_shape
     if (
         not isinstance(shape, list)
@@ -119,8 +124,10 @@ def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -
         or shape[1:] not in ([height, width], [height * width])
         or shape[0] < 1
     ):
-        raise InvalidInput(f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {shape}")
-    check_batch_size(shape[0], max_batch, where)
+        raise InvalidInput(
+            f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {quote(shape)}"
+        )
+    budget.admit_instances(shape[0], where)
     dtype = INPUT_DATATYPES[datatype]
     count = shape[0] * height * width
     binary_size = _parameters(tensor, where).get("binary_data_size")
@@ -134,10 +141,15 @@ def _input_pixels(tensor: Any, binary: bytes, spec: ModelSpec, max_batch: int) -
         values = np.frombuffer(binary, dtype=dtype, count=count)
         used = binary_size
     else:
+        data = tensor.get("data")
+        if check_booleans:
+            reject_booleans(data, f"{where}.data")
         try:
-            values = np.asarray(tensor.get("data"))
+            values = np.asarray(data)
         except ValueError:
             raise InvalidInput(f"{where}: data is ragged") from None
+        if dtype.kind in "iu" and values.dtype.kind not in "iu":
+            raise InvalidInput(f"{where}: {datatype} data must be whole numbers")
         if values.size != count:
             raise InvalidInput(f"{where}: data must hold {count} numbers for shape {shape}")
         used = 0
@@ -151,11 +163,13 @@ def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> l
         return [RequestedOutput(name, default_binary) for name in available]
     if not isinstance(outputs, list) or not outputs:
         raise InvalidInput("outputs must be a non-empty list when given")
-    requested = []
+    requested: list[RequestedOutput] = []
     for entry in outputs:
         name = entry.get("name") if isinstance(entry, dict) else None
         if name not in available:
-            raise InvalidInput(f"unknown output {name!r}: this model has {', '.join(available)}")
+            raise InvalidInput(f"unknown output {quote(name)}: this model has {', '.join(available)}")
+        if any(output.name == name for output in requested):
+            raise InvalidInput(f"output {name!r} is named twice")
         parameters = _parameters(entry, f"output {name!r}")
         if "classification" in parameters:
             raise InvalidInput(f"output {name!r}: the classification extension is not supported; ask for 'label'")

@@ -12,8 +12,9 @@ from typing import Any, Literal
 import numpy as np
 import onnxruntime as ort
 
-from app.batching import AdaptiveBatcher, BatchingPolicy
-from app.errors import ModelLoadError, ModelNotFound, ModelNotReady
+from app.batching import AdaptiveBatcher, BatchingPolicy, run_logits
+from app.errors import ModelLoadError, ModelNotFound, ModelNotReady, quote
+from app.offload import WorkPool
 
 logger = logging.getLogger(__name__)
 
@@ -100,12 +101,14 @@ class Model:
         session: ort.InferenceSession,
         observe: InferenceObserver | None = None,
         batching: BatchingPolicy | None = None,
+        pool: WorkPool | None = None,
     ) -> None:
         self.spec = spec
         self._session = session
         self._outputs = [spec.output_name]
         self._observe = observe
-        self._batcher = AdaptiveBatcher(self.logits, batching) if batching is not None else None
+        self._pool = pool
+        self._batcher = AdaptiveBatcher(self.logits, batching, pool) if batching is not None else None
 
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """Raw logits [N, labels] for float32 pixels [N, H, W] in 0..255, in one onnxruntime call."""
@@ -116,22 +119,28 @@ class Model:
         return result
 
     async def infer(self, pixels: np.ndarray) -> np.ndarray:
-        """Logits for one request: through the batch queue when batching is on."""
+        """Logits for one request: through the batch queue when batching is on, heavy batches off the loop."""
         if self._batcher is None:
-            return self.logits(pixels)
+            return await run_logits(self.logits, pixels, self._pool)
         return await self._batcher.logits(pixels)
 
 
 def load_model(
-    folder: Path, threads: int, observe: InferenceObserver | None = None, batching: BatchingPolicy | None = None
+    folder: Path,
+    threads: int,
+    observe: InferenceObserver | None = None,
+    batching: BatchingPolicy | None = None,
+    pool: WorkPool | None = None,
 ) -> Model:
     """Read, verify and open models/<name>/; raise ModelLoadError with the file and the reason."""
     metadata_path = folder / METADATA_FILE
     onnx_path = folder / MODEL_FILE
     try:
-        metadata = json.loads(metadata_path.read_text())
+        metadata = json.loads(metadata_path.read_bytes())
     except OSError as error:
         raise ModelLoadError(metadata_path, f"cannot read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ModelLoadError(metadata_path, f"not UTF-8 text: {error.reason} at byte {error.start}") from None
     except json.JSONDecodeError as error:
         raise ModelLoadError(metadata_path, f"not valid JSON: {error}") from None
     if not isinstance(metadata, dict):
@@ -154,7 +163,7 @@ def load_model(
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
     _check_signature(session, spec, onnx_path)
-    return Model(spec, session, observe, batching)
+    return Model(spec, session, observe, batching, pool)
 
 
 def _check_signature(session: ort.InferenceSession, spec: ModelSpec, path: Path) -> None:
@@ -181,11 +190,13 @@ class ModelRegistry:
         threads: int,
         observe: InferenceObserver | None = None,
         batching: BatchingPolicy | None = None,
+        pool: WorkPool | None = None,
     ) -> None:
         self.models_dir = models_dir
         self.threads = threads
         self._observe = observe
         self._batching = batching
+        self._pool = pool
         self._models: dict[str, Model] = {}
         self._by_task: dict[str, Model] = {}
 
@@ -204,7 +215,7 @@ class ModelRegistry:
         models: dict[str, Model] = {}
         by_task: dict[str, Model] = {}
         for folder in folders:
-            model = load_model(folder, self.threads, self._observe, self._batching)
+            model = load_model(folder, self.threads, self._observe, self._batching, self._pool)
             if model.spec.task in by_task:
                 other = by_task[model.spec.task].spec.name
                 raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")
@@ -222,7 +233,7 @@ class ModelRegistry:
         if not self._models:
             raise ModelNotReady("models are not loaded yet")
         if name not in self._models:
-            raise ModelNotFound(f"no model named {name!r}; available: {', '.join(self.names())}")
+            raise ModelNotFound(f"no model named {quote(name)}; available: {', '.join(self.names())}")
         return self._models[name]
 
     def for_task(self, task: Task) -> Model:

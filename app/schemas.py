@@ -33,7 +33,7 @@ Canvas = (
 )
 INSTANCES_DOC = (
     "Images, raw grayscale 0..255 (0 = background, 255 = ink), as nested rows, a flat list, or a "
-    "base64 PNG/JPEG. At most MAX_BATCH (default 256)."
+    "base64 PNG/JPEG. At most MAX_INSTANCES (default 256)."
 )
 
 

@@ -1,13 +1,19 @@
 """HTTP routes: thin handlers over the registry, inputs and predict modules."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from app.budgets import RequestBudget
+from app.offload import WorkPool
+
+T = TypeVar("T")
 
 
 class PlainRoute(Route):
@@ -31,6 +37,28 @@ class PlainRoute(Route):
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self
         await super().handle(scope, receive, send)
+
+
+async def run_work(request: Request, budget: RequestBudget, work: Callable[[], T], *, heavy: bool) -> T:
+    """work() on the event loop when light; else in the work pool, told to stop if the client goes away."""
+    if not heavy:
+        return work()
+    pool: WorkPool = request.app.state.pool
+    job = asyncio.ensure_future(pool.run(work))
+    watcher = asyncio.ensure_future(_disconnect(request.receive))
+    try:
+        await asyncio.wait((job, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not job.done():
+        budget.client_gone()
+    return await job
+
+
+async def _disconnect(receive: Receive) -> None:
+    """Returns when the client has gone away (the body has been read: nothing else can arrive)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def schema_ref(model: type[BaseModel]) -> dict[str, str]:

@@ -13,12 +13,14 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
-from app.errors import InvalidInput, UnsupportedMediaType
-from app.inputs import parse_form, parse_json_body
+from app.budgets import RequestBudget
+from app.errors import InvalidInput, UnsupportedMediaType, clip, quote
+from app.inputs import holds_images, parse_form, parse_json_body
+from app.offload import is_heavy_body
 from app.predict import predict
 from app.registry import Task
 from app.responses import JSONResponse
-from app.routes import PlainRoute, openapi_operation, schema_ref
+from app.routes import PlainRoute, openapi_operation, run_work, schema_ref
 from app.schemas import (
     ErrorResponse,
     MulticlassRequest,
@@ -31,18 +33,18 @@ from app.schemas import (
 ERROR_STATUSES = {413: "Body too large", 415: "Not JSON or multipart", 422: "Invalid input", 503: "Model not loaded"}
 
 
-async def _read_form(request: Request, max_batch: int) -> tuple[list[bytes], dict[str, str]]:
+async def _read_form(request: Request, max_files: int) -> tuple[list[bytes], dict[str, str]]:
     try:
-        form = await request.form(max_files=max_batch + 1)
+        form = await request.form(max_files=max_files + 1)
     except HTTPException as error:
-        raise InvalidInput(f"malformed multipart body: {error.detail}") from None
+        raise InvalidInput(f"malformed multipart body: {clip(str(error.detail))}") from None
     images: list[bytes] = []
     fields: dict[str, str] = {}
     try:
         for key, value in form.multi_items():
             if isinstance(value, UploadFile):
                 if key != "file":
-                    raise InvalidInput(f"{key}: file parts must be named 'file'")
+                    raise InvalidInput(f"{clip(key)}: file parts must be named 'file'")
                 images.append(await value.read())
             else:
                 fields[key] = value
@@ -57,16 +59,24 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
     async def endpoint(request: Request) -> JSONResponse:
         state = request.app.state
         model = state.registry.for_task(task)
-        max_batch = state.settings.max_batch
+        budget = RequestBudget(state.settings.request_limits)
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
-            pixels, options = parse_json_body(await request.body(), model.spec, max_batch)
+            body = await request.body()
+            pixels, options = await run_work(
+                request,
+                budget,
+                lambda: parse_json_body(body, model.spec, budget),
+                heavy=is_heavy_body(body) or holds_images(body),
+            )
         elif content_type == "multipart/form-data":
-            images, fields = await _read_form(request, max_batch)
-            pixels, options = parse_form(images, fields, model.spec, max_batch)
+            images, fields = await _read_form(request, budget.limits.max_instances)
+            pixels, options = await run_work(
+                request, budget, lambda: parse_form(images, fields, model.spec, budget), heavy=True
+            )
         else:
             raise UnsupportedMediaType(
-                f"content type {content_type or '(none)'!r} is not supported: "
+                f"content type {quote(content_type or '(none)')} is not supported: "
                 "send application/json or multipart/form-data"
             )
         state.metrics.observe_instances(model.spec.name, len(pixels))

@@ -13,17 +13,20 @@ from starlette.responses import Response
 
 from app import __version__
 from app.deps import RegistryDep
-from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge
+from app.budgets import RequestBudget
+from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
 from app.oip import (
+    InferRequest,
     compute_outputs,
     encode_infer_response,
     input_tensor,
     output_tensors,
     parse_infer_request,
 )
+from app.offload import is_heavy_body
 from app.registry import Model, ModelRegistry
 from app.responses import JSONResponse
-from app.routes import PlainRoute, openapi_operation, schema_ref
+from app.routes import PlainRoute, openapi_operation, run_work, schema_ref
 from app.schemas import (
     V2Error,
     V2InferRequest,
@@ -48,7 +51,7 @@ def find_model(registry: ModelRegistry, name: str, version: str | None = None) -
     """The loaded model of that name, and of that version when one is named."""
     model = registry.get(name)
     if version is not None and version != model.spec.version:
-        raise ModelNotFound(f"model {name!r} has no version {version!r}; it has {model.spec.version!r}")
+        raise ModelNotFound(f"model {quote(name)} has no version {quote(version)}; it has {model.spec.version!r}")
     return model
 
 
@@ -111,10 +114,11 @@ async def model_version_ready(name: str, version: str, registry: RegistryDep) ->
 
 def _decompressed(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
     """The body without its Content-Encoding (gzip or deflate), never inflated past max_bytes."""
+    encoding = None if encoding is None else encoding.strip().lower()
     if encoding is None or encoding == "identity":
         return body
     if encoding not in DECOMPRESSORS:
-        raise InvalidInput(f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
+        raise InvalidInput(f"Content-Encoding {quote(encoding)} is not supported (gzip, deflate)")
     inflater = zlib.decompressobj(DECOMPRESSORS[encoding])
     try:
         plain = inflater.decompress(body, max_bytes + 1)
@@ -124,6 +128,8 @@ def _decompressed(body: bytes, encoding: str | None, max_bytes: int) -> bytes:
         raise PayloadTooLarge(f"decompressed body is larger than {max_bytes} bytes (MAX_BODY_BYTES)")
     if not inflater.eof:
         raise InvalidInput(f"body is a truncated {encoding} stream")
+    if inflater.unused_data:
+        raise InvalidInput(f"body has {len(inflater.unused_data)} bytes after the end of its {encoding} stream")
     return plain
 
 
@@ -131,8 +137,8 @@ def _header_length(request: Request) -> int | None:
     value = request.headers.get(HEADER_LENGTH)
     if value is None:
         return None
-    if not value.isdigit():
-        raise InvalidInput(f"Inference-Header-Content-Length must be a whole number, got {value!r}")
+    if not (value.isascii() and value.isdigit()):
+        raise InvalidInput(f"Inference-Header-Content-Length must be a whole number, got {quote(value)}")
     return int(value)
 
 
@@ -140,8 +146,15 @@ async def infer(request: Request) -> Response:
     """Run the model on a V2 request: JSON tensors, or JSON + binary tensors."""
     state = request.app.state
     model = find_model(state.registry, request.path_params["name"], request.path_params.get("version"))
-    body = _decompressed(await request.body(), request.headers.get("content-encoding"), state.settings.max_body_bytes)
-    infer_request = parse_infer_request(body, _header_length(request), model.spec, state.settings.max_batch)
+    budget = RequestBudget(state.settings.request_limits)
+    raw = await request.body()
+    encoding, header_length = request.headers.get("content-encoding"), _header_length(request)
+
+    def parse() -> InferRequest:
+        body = _decompressed(raw, encoding, state.settings.max_body_bytes)
+        return parse_infer_request(body, header_length, model.spec, budget)
+
+    infer_request = await run_work(request, budget, parse, heavy=encoding is not None or is_heavy_body(raw))
     state.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
     logits = await model.infer(infer_request.pixels)
     content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))

@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from app.budgets import RequestBudget
 from app.config import Settings
 from app.main import create_app
 from training.data import Mnist, load_mnist, make_canvases
@@ -52,6 +53,11 @@ def models_dir(tmp_path: Path) -> Path:
 
 def make_settings(models_dir: Path = SHIPPED_MODELS, **overrides: object) -> Settings:
     return Settings(models_dir=models_dir, ort_threads=1, **overrides)
+
+
+def request_budget(**overrides: object) -> RequestBudget:
+    """A fresh budget under the default limits, or the ones overridden."""
+    return RequestBudget(make_settings(**overrides).request_limits)
 
 
 @pytest.fixture(scope="session")

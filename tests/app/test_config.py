@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings, available_cpus, cgroup_cpu_limit
+from app.config import Settings, available_cpus, cgroup_cpu_limit, deprecation_warnings
 
 
 def test_cgroup_v2_quota_is_read_in_cores(tmp_path: Path) -> None:
@@ -32,11 +32,19 @@ def test_cgroup_v1_no_quota(tmp_path: Path) -> None:
 
 
 def test_settings_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAX_BATCH", "8")
+    monkeypatch.setenv("MAX_INSTANCES", "8")
     monkeypatch.setenv("ORT_THREADS", "3")
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     settings = Settings()
-    assert (settings.max_batch, settings.intra_op_threads, settings.log_level) == (8, 3, "warning")
+    assert (settings.max_instances, settings.intra_op_threads, settings.log_level) == (8, 3, "warning")
+
+
+def test_max_batch_still_sets_max_instances_with_a_deprecation_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MAX_INSTANCES", raising=False)
+    monkeypatch.setenv("MAX_BATCH", "8")
+    assert Settings().max_instances == 8
+    assert deprecation_warnings({"max_batch": "8"}) == ["MAX_BATCH is deprecated: use MAX_INSTANCES"]
+    assert deprecation_warnings({"MAX_INSTANCES": "8"}) == []
 
 
 def test_thread_default_follows_the_cpu_quota_shared_by_workers(monkeypatch: pytest.MonkeyPatch) -> None:

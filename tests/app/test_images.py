@@ -5,13 +5,17 @@ import pytest
 from PIL import Image
 
 from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
-from tests.app.conftest import png_bytes
+from tests.app.conftest import png_bytes, request_budget
+
+
+def decode(data: bytes) -> np.ndarray:
+    return decode_grayscale(data, request_budget(), 28)
 
 
 def test_dark_ink_on_white_is_inverted_to_mnist_polarity() -> None:
     page = np.full((40, 30), 255, dtype=np.uint8)
     page[10:30, 12:16] = 0
-    gray = decode_grayscale(png_bytes(page))
+    gray = decode(png_bytes(page))
     assert gray[0, 0] == 0 and gray[15, 13] == 255
 
 
@@ -20,7 +24,7 @@ def test_transparent_png_is_read_on_white() -> None:
     rgba[5:15, 8:12] = (0, 0, 0, 255)
     buffer = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
-    gray = decode_grayscale(buffer.getvalue())
+    gray = decode(buffer.getvalue())
     assert gray[0, 0] == 0 and gray[10, 10] == 255
 
 
@@ -47,11 +51,11 @@ def test_canvas_is_resized_to_the_model_shape() -> None:
 @pytest.mark.parametrize("data", [b"", b"GIF89a....", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])
 def test_non_images_raise_image_error(data: bytes) -> None:
     with pytest.raises(ImageError):
-        decode_grayscale(data)
+        decode(data)
 
 
 def test_gif_is_not_accepted() -> None:
     buffer = io.BytesIO()
     Image.new("L", (8, 8)).save(buffer, format="GIF")
     with pytest.raises(ImageError, match="not a PNG or JPEG"):
-        decode_grayscale(buffer.getvalue())
+        decode(buffer.getvalue())

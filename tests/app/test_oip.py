@@ -8,7 +8,7 @@ import pytest
 from app.errors import InvalidInput
 from app.oip import compute_outputs, encode_infer_response, parse_infer_request
 from app.registry import ModelRegistry
-from tests.app.conftest import SHIPPED_MODELS
+from tests.app.conftest import SHIPPED_MODELS, request_budget
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ def binary_body(pixels: np.ndarray, datatype: str, extra: dict | None = None) ->
 def test_binary_inputs_of_every_datatype_become_float32_pixels(spec, dtype, datatype: str) -> None:
     pixels = np.arange(2 * 784).reshape(2, 28, 28) % 256
     body, length = binary_body(pixels.astype(dtype), datatype)
-    request = parse_infer_request(body, length, spec, max_batch=8)
+    request = parse_infer_request(body, length, spec, request_budget(max_instances=8))
     assert request.pixels.dtype == np.float32
     np.testing.assert_array_equal(request.pixels, pixels)
 
@@ -52,14 +52,14 @@ def test_json_data_may_be_nested_or_flat(spec) -> None:
     pixels = np.arange(784) % 256
     for shape, data in (([1, 784], pixels.tolist()), ([1, 28, 28], pixels.reshape(1, 28, 28).tolist())):
         body = json.dumps({"inputs": [{"name": "pixels", "shape": shape, "datatype": "INT64", "data": data}]}).encode()
-        np.testing.assert_array_equal(parse_infer_request(body, None, spec, 8).pixels[0], pixels.reshape(28, 28))
+        np.testing.assert_array_equal(parse_infer_request(body, None, spec, request_budget(max_instances=8)).pixels[0], pixels.reshape(28, 28))
 
 
 def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
     body, length = binary_body(
         np.zeros((3, 28, 28), np.float32), "FP32", {"parameters": {"binary_data_output": True}, "id": "x"}
     )
-    request = parse_infer_request(body, length, spec, 8)
+    request = parse_infer_request(body, length, spec, request_budget(max_instances=8))
     logits = np.random.default_rng(0).normal(size=(3, 10)).astype(np.float32)
     content, header_length = encode_infer_response(spec, request, compute_outputs(spec, logits))
     header = json.loads(content[:header_length])
@@ -145,4 +145,4 @@ def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
 def test_bad_requests_name_the_problem(spec, header: dict, binary: bytes, message: str) -> None:
     text = json.dumps(header).encode()
     with pytest.raises(InvalidInput, match=message):
-        parse_infer_request(text + binary, len(text) if binary else None, spec, max_batch=8)
+        parse_infer_request(text + binary, len(text) if binary else None, spec, request_budget(max_instances=8))

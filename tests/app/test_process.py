@@ -32,8 +32,8 @@ def test_a_corrupt_model_stops_start_up_with_one_clear_line(models_dir: Path) ->
 
 
 def test_a_bad_setting_stops_start_up_with_one_clear_line() -> None:
-    process = start_service(SHIPPED_MODELS, free_port(), MAX_BATCH="lots")
+    process = start_service(SHIPPED_MODELS, free_port(), MAX_INSTANCES="lots")
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2
     assert stderr.strip().splitlines() == [stderr.strip()]
-    assert stderr.startswith("error: invalid setting: MAX_BATCH:")
+    assert stderr.startswith("error: invalid setting: MAX_INSTANCES:")

@@ -74,7 +74,7 @@ def test_malformed_json_nan_and_infinity_get_422(client: TestClient, raw: bytes)
 
 
 def test_too_many_instances_get_422() -> None:
-    with TestClient(create_app(make_settings(max_batch=2))) as small:
+    with TestClient(create_app(make_settings(max_instances=2))) as small:
         response = small.post(MULTICLASS, json={"instances": [DIGIT] * 3})
         assert response.status_code == 422
         assert "at most 2 instances" in response.json()["detail"]

@@ -19,7 +19,7 @@ def test_500_real_digits_as_json_are_at_least_98_percent_right(
 ) -> None:
     images, labels = test_digits
     predictions = []
-    for half in (images[:250], images[250:]):  # two requests: MAX_BATCH is 256
+    for half in (images[:250], images[250:]):  # two requests: MAX_INSTANCES is 256
         response = client.post(MULTICLASS, json={"instances": half.tolist()})
         assert response.status_code == 200
         assert response.json()["model"]["name"] == "mnist-multiclass"

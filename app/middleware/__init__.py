@@ -1,0 +1,1 @@
+"""Pure ASGI middleware: per-request budgets enforced around the routes."""

@@ -8,7 +8,7 @@ before the Lanczos resampling.
 import io
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from app.budgets import ImageRefused, RequestBudget
 from app.errors import clip
@@ -20,6 +20,8 @@ MNIST_BOX_FRACTION = 20 / 28
 DETAIL_FACTOR = 8
 # Every 8x8 block of a JPEG costs at least one bit: fewer bytes than this means the data was cut.
 JPEG_PIXELS_PER_BYTE = 8 * 8 * 8
+# Text and colour-profile chunks are never used here: inflate at most 1 MiB of them (Pillow allows 64).
+PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
 
 
 class ImageError(ValueError):

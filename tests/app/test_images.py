@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from app.errors import ClientGone
 from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
 from tests.app.conftest import png_bytes, request_budget
 
@@ -59,3 +60,41 @@ def test_gif_is_not_accepted() -> None:
     Image.new("L", (8, 8)).save(buffer, format="GIF")
     with pytest.raises(ImageError, match="not a PNG or JPEG"):
         decode(buffer.getvalue())
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_an_elongated_image_is_refused_before_decoding() -> None:
+    with pytest.raises(ImageError, match=r"100x2000, more elongated than 16:1 \(MAX_IMAGE_ASPECT\)"):
+        decode(_png(100, 2000))
+
+
+def test_the_request_total_of_declared_pixels_is_bounded() -> None:
+    budget = request_budget(max_image_pixels=1000 * 1000, max_request_pixels=2500 * 1000)
+    decode_grayscale(_png(1000, 1000), budget, 28)
+    decode_grayscale(_png(1000, 1000), budget, 28)
+    with pytest.raises(ImageError, match=r"more than 2500000 pixels \(MAX_REQUEST_PIXELS\)"):
+        decode_grayscale(_png(1000, 1000), budget, 28)
+
+
+def test_large_images_are_decoded_small_and_still_read_right() -> None:
+    page = Image.new("L", (2000, 2000), 255)
+    page.paste(0, (900, 300, 1100, 1700))  # a thick dark "1" on white paper
+    for fmt in ("PNG", "JPEG"):
+        buffer = io.BytesIO()
+        page.save(buffer, format=fmt)
+        gray = decode(buffer.getvalue())
+        assert max(gray.shape) <= 2 * 8 * 28 and gray.shape[0] == gray.shape[1]
+        digit = to_mnist_digit(gray)
+        assert digit[:, 14].sum() > 10 * digit[:, 4].sum()  # the ink stands in the middle column
+
+
+def test_a_client_that_went_away_stops_decoding() -> None:
+    budget = request_budget()
+    budget.client_gone()
+    with pytest.raises(ClientGone):
+        decode_grayscale(_png(28, 28), budget, 28)

@@ -113,7 +113,7 @@ def _input_pixels(
     if name != spec.input_name:
         raise InvalidInput(f"unknown input {quote(name)}: this model's input is {spec.input_name!r}")
     where = f"input {name!r}"
-    if datatype not in INPUT_DATATYPES:
+    if not isinstance(datatype, str) or datatype not in INPUT_DATATYPES:
         raise InvalidInput(
             f"{where}: datatype {quote(datatype)} is not supported (use one of {', '.join(INPUT_DATATYPES)})"
         )

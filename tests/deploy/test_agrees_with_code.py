@@ -57,15 +57,20 @@ def pods(rendered: dict[str, list[Manifest]], inference_service: Manifest) -> di
     return specs
 
 
-def container_env(pod: dict[str, Any], manifests: list[Manifest]) -> dict[str, str]:
-    """The environment the pod's container gets: its ConfigMaps, then its env list."""
+def container_env(pod: dict[str, Any], manifests: list[Manifest]) -> dict[str, str | None]:
+    """The environment the pod's container gets: its ConfigMaps, then its env list (None: from a Secret)."""
     (container,) = pod["containers"]
     config_maps = {m["metadata"]["name"]: m["data"] for m in manifests if m["kind"] == "ConfigMap"}
-    env = {}
+    env: dict[str, str | None] = {}
     for source in container.get("envFrom", []):
         env.update(config_maps[source["configMapRef"]["name"]])
-    env.update({variable["name"]: variable["value"] for variable in container.get("env", [])})
+    env.update({variable["name"]: variable.get("value") for variable in container.get("env", [])})
     return env
+
+
+def setting_values(env: dict[str, str | None]) -> dict[str, str]:
+    """The settings `env` gives a literal value, by Settings field name."""
+    return {key.lower(): value for key, value in env.items() if key in SETTING_NAMES and value is not None}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +88,7 @@ def test_every_variable_is_a_setting_with_a_valid_value(pod_envs: dict[str, tupl
     pod, env = pod_envs[name]
     unknown = set(env) - SETTING_NAMES - (READ_BY_KSERVE if name == "kserve" else set())
     assert not unknown, f"not settings of app/config.py: {sorted(unknown)}"
-    Settings(**{key.lower(): value for key, value in env.items() if key in SETTING_NAMES})
+    Settings(**setting_values(env))
     assert "ORT_THREADS" not in env, "onnxruntime's threads must follow the CPU limit"
 
 
@@ -93,8 +98,7 @@ def test_ports_and_probes_are_the_ones_the_service_serves(
 ) -> None:
     pod, env = pod_envs[name]
     (container,) = pod["containers"]
-    settings = {key.lower(): value for key, value in {**image_env(), **env}.items() if key in SETTING_NAMES}
-    served_port = Settings(**settings).port
+    served_port = Settings(**setting_values({**image_env(), **env})).port
     ports = {port.get("name"): port["containerPort"] for port in container["ports"]}
     assert list(ports.values()) == [served_port]
     probes = {kind: container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "readiness", "liveness")}

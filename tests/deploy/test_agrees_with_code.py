@@ -18,7 +18,8 @@ from tests.deploy.conftest import REPO, Manifest, find, kustomization_ids
 
 # Read by KServe from the predictor's first container, not by the service (which ignores it).
 READ_BY_KSERVE = {"PROTOCOL"}
-# SHUTDOWN_TIMEOUT_S's default: how long the service's graceful shutdown may wait for requests in flight.
+# How long the service's graceful shutdown may wait for requests in flight: the default of the
+# SHUTDOWN_TIMEOUT_S setting that the operations work adds to app/config.py.
 SHUTDOWN_TIMEOUT_S = 20
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
@@ -51,7 +52,7 @@ def served_path(client: TestClient, endpoint: Callable[..., Any]) -> str:
 
 
 def pods(rendered: dict[str, list[Manifest]], inference_service: Manifest) -> dict[str, dict[str, Any]]:
-    """Every pod spec the deployment files make, with the ConfigMaps its env comes from."""
+    """Every pod spec the deployment files make, by kustomization (and "kserve")."""
     specs = {folder: find(manifests, "Deployment")["spec"]["template"]["spec"] for folder, manifests in rendered.items()}
     specs["kserve"] = inference_service["spec"]["predictor"]
     return specs

@@ -16,14 +16,16 @@ RUN python -m venv /opt/venv \
     && pip uninstall --yes pip setuptools \
     && find /opt/venv -depth -type d -name tests -path "*/numpy/*" -exec rm -rf {} + \
     && rm -rf app pyproject.toml README.md build *.egg-info \
-    && useradd --system --uid 10001 --create-home service
+    && groupadd --system --gid 10001 service \
+    && useradd --system --uid 10001 --gid 10001 --create-home service
 
 COPY models ./models
 
 ENV MODELS_DIR=/srv/models \
     HOST=0.0.0.0 \
     PORT=8000
-USER service
+# Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"

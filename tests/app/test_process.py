@@ -37,3 +37,12 @@ def test_a_bad_setting_stops_start_up_with_one_clear_line() -> None:
     assert process.returncode == 2
     assert stderr.strip().splitlines() == [stderr.strip()]
     assert stderr.startswith("error: invalid setting: MAX_INSTANCES:")
+
+
+def test_a_model_json_that_is_not_utf8_stops_start_up_with_one_clear_line(models_dir: Path) -> None:
+    metadata = models_dir / "mnist-multiclass" / "model.json"
+    metadata.write_bytes(b'{"name": "\xff\xfe"}')
+    process = start_service(models_dir, free_port())
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2 and "Traceback" not in stderr
+    assert stderr.strip().splitlines() == [f"error: cannot start: {metadata}: not UTF-8 text: invalid start byte at byte 10"]

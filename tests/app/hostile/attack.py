@@ -1,21 +1,11 @@
 """Helpers for the tests that attack a real process: its heaviest acceptable uploads, raw sockets, CPU time."""
 
-import io
 import socket
 import time
 from pathlib import Path
 
 import httpx
-from PIL import Image
-
 from tests.app.conftest import free_port, start_service
-
-
-def heaviest_upload(images: int = 4, side: int = 2048) -> list[tuple[str, tuple[str, bytes, str]]]:
-    """Multipart files of the costliest kind the default limits accept: translucent RGBA PNGs at the pixel cap."""
-    buffer = io.BytesIO()
-    Image.new("RGBA", (side, side), (0, 0, 0, 128)).save(buffer, format="PNG")
-    return [("file", ("heavy.png", buffer.getvalue(), "image/png"))] * images
 
 
 def started(models_dir: Path, **env: str) -> tuple[object, str]:

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from tests.app.conftest import SHIPPED_MODELS
-from tests.app.hostile.attack import cpu_seconds, heaviest_upload, raw_connection, started
+from bench.heavy_requests import heaviest_upload
+from tests.app.hostile.attack import cpu_seconds, raw_connection, started
 
 ATTACK_SECONDS = 6.0
 

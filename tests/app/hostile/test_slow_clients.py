@@ -45,6 +45,11 @@ def test_a_connection_that_sends_nothing_is_closed(url: str) -> None:
     assert received == b"" and seconds <= READ_TIMEOUT_S + 1.5
 
 
+def test_bytes_that_are_not_http_get_a_json_400(url: str) -> None:
+    received, _ = read_until_closed(raw_connection(url, b"\x16\x03\x01 not http\r\n\r\n"), timeout=5)
+    assert received.startswith(b"HTTP/1.1 400 ") and b'\r\n\r\n{"detail":"Invalid HTTP request received."}' in received
+
+
 def test_a_413_before_the_body_closes_the_connection(url: str) -> None:
     sent = JSON_HEAD.format(path="/predict/multiclass", length=10**9).encode() + b'{"instances": ['
     received, seconds = read_until_closed(raw_connection(url, sent), timeout=5)

@@ -1,0 +1,67 @@
+"""Cost of `"explain": true` per image on one core: the occlusion map alone and a whole explained predict.
+
+Usage: python -m bench.explain [--runs 200] [--core N]
+Real MNIST test digits, the shipped multiclass model, onnxruntime on one thread, this process
+pinned to one core. Target: explanation <= 2 ms per image.
+"""
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+
+from app.explain import occlusion_masks
+from app.inputs import PredictOptions
+from app.predict import explanations, predict, probabilities
+from app.registry import Model, load_model
+from training.data import load_mnist
+
+REPO = Path(__file__).resolve().parent.parent
+TARGET_MS = 2.0
+
+
+async def median_ms(call: Callable[[], Awaitable[object]], runs: int) -> float:
+    """Median wall time of `runs` awaited calls, after a tenth as many untimed ones."""
+    for _ in range(max(1, runs // 10)):
+        await call()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await call()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000
+
+
+async def measure(model: Model, digits: np.ndarray, runs: int) -> None:
+    """Print one Markdown row per batch size."""
+    print("| images/request | explanation ms/image | predict ms/image | explained predict ms/image | target |")
+    print("|---:|---:|---:|---:|---|")
+    for count in (1, 16):
+        pixels = digits[:count]
+        scores = probabilities(model.spec, model.logits(pixels))
+        explain_ms = await median_ms(lambda: explanations(model, pixels, scores), runs) / count
+        plain_ms = await median_ms(lambda: predict(model, pixels, PredictOptions()), runs) / count
+        full_ms = await median_ms(lambda: predict(model, pixels, PredictOptions(explain=True)), runs) / count
+        verdict = "met" if explain_ms <= TARGET_MS else "missed"
+        print(f"| {count} | {explain_ms:.3f} | {plain_ms:.3f} | {full_ms:.3f} | <= {TARGET_MS} ms: {verdict} |")
+
+
+def main() -> None:
+    """Pin to one core, load the shipped model on one thread, time explanations of real digits."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)))
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {args.core})
+    model = load_model(REPO / "models" / "mnist-multiclass", threads=1)
+    digits = load_mnist().x_test[:16].astype(np.float32)
+    print(f"core {args.core}, onnxruntime 1 thread, {len(occlusion_masks(model.spec.image_shape))} occlusions per image")
+    asyncio.run(measure(model, digits, args.runs))
+
+
+if __name__ == "__main__":
+    main()

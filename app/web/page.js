@@ -383,10 +383,12 @@
     $("api-key").value = "";
     $("auth").hidden = true;
     clearError();
-    const retry = retryAfterKey;
+    const pending = retryAfterKey;
     retryAfterKey = null;
-    if (retry !== loadModels) run(loadModels);
-    if (retry) run(retry);
+    run(async () => {
+      await loadModels();
+      if (pending && pending !== loadModels) await pending();
+    });
   });
 
   window.addEventListener("unhandledrejection", (event) => showError(`Something went wrong on this page: ${event.reason}`));

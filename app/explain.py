@@ -9,7 +9,7 @@ from functools import cache
 import numpy as np
 
 PATCH = 7
-STRIDE = 3
+STRIDE = 4
 
 
 @cache

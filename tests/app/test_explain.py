@@ -5,8 +5,8 @@ from app.explain import occlude, occlusion_masks, sensitivity_maps
 
 
 def test_masks_tile_a_digit_with_overlapping_7x7_patches() -> None:
-    masks = occlusion_masks((28, 28))
-    assert masks.shape == (64, 28, 28)
+    masks = occlusion_masks((28, 28))  # starts 0, 4, ..., 20 and 21 for the edge, in both directions
+    assert masks.shape == (49, 28, 28)
     assert (masks.sum(axis=(1, 2)) == 49).all()
     assert masks.any(axis=0).all()  # every pixel is blanked by some patch
 

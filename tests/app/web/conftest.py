@@ -74,7 +74,7 @@ def watch(server: str) -> Watch:
 @pytest.fixture()
 def page(browser: object, watch: Watch) -> Iterator[object]:
     """A fresh tab (own session storage) on the service; fails the test if it left the origin or erred."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)  # type: ignore[attr-defined]
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.on("request", watch.on_request)
     context.on("response", watch.on_response)

@@ -4,6 +4,7 @@ Digits are drawn with mouse strokes that replay the ink of real MNIST test digit
 """
 
 import json
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -25,20 +26,56 @@ def ink_runs(image: np.ndarray) -> list[tuple[int, int, int]]:
     return runs
 
 
-def draw(page: object, testid: str, image: np.ndarray) -> None:
-    """Replay an image's ink on a pad as mouse strokes, one per run of ink, scaled to the pad."""
+def draw(page: object, testid: str, image: np.ndarray, device: str = "mouse") -> None:
+    """Replay an image's ink on a pad as strokes of a mouse, pen or finger, one per run of ink, scaled to the pad."""
     pad = page.get_by_test_id(testid)
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
     border = (box["width"] - pad.evaluate("canvas => canvas.clientWidth")) / 2
     scale = (box["width"] - 2 * border) / image.shape[1]
-    mouse = page.mouse
+    stroke = STROKES[device](page)
     for row, first, last in ink_runs(image):
         y = box["y"] + border + (row + 0.5) * scale
-        mouse.move(box["x"] + border + (first + 0.5) * scale, y)
-        mouse.down()
-        mouse.move(box["x"] + border + (last + 0.5) * scale + 1, y)
-        mouse.up()
+        stroke(box["x"] + border + (first + 0.5) * scale, box["x"] + border + (last + 0.5) * scale + 1, y)
+
+
+def mouse_stroke(page: object) -> Callable[[float, float, float], None]:
+    def stroke(start: float, end: float, y: float) -> None:
+        page.mouse.move(start, y)
+        page.mouse.down()
+        page.mouse.move(end, y)
+        page.mouse.up()
+
+    return stroke
+
+
+def pen_stroke(page: object) -> Callable[[float, float, float], None]:
+    """Chromium's own input pipeline, as from a stylus (pointerType "pen")."""
+    session = page.context.new_cdp_session(page)
+
+    def stroke(start: float, end: float, y: float) -> None:
+        for kind, x, buttons in (("mousePressed", start, 1), ("mouseMoved", end, 1), ("mouseReleased", end, 0)):
+            session.send(
+                "Input.dispatchMouseEvent",
+                {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1, "pointerType": "pen"},
+            )
+
+    return stroke
+
+
+def touch_stroke(page: object) -> Callable[[float, float, float], None]:
+    """Chromium's own input pipeline, as from a finger (pointerType "touch")."""
+    session = page.context.new_cdp_session(page)
+
+    def stroke(start: float, end: float, y: float) -> None:
+        session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": start, "y": y}]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": end, "y": y}]})
+        session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+    return stroke
+
+
+STROKES = {"mouse": mouse_stroke, "pen": pen_stroke, "touch": touch_stroke}
 
 
 def bars(page: object, testid: str) -> list[dict[str, str]]:
@@ -75,6 +112,21 @@ def test_each_drawn_digit_gets_its_answer(page: object, server: str, mnist: obje
         "canvas => canvas.getContext('2d').getImageData(0, 0, 28, 28).data.some((value, i) => i % 4 === 0 && value > 0)"
     )
     page.locator("#digit-panel").screenshot(path=SCREENSHOTS / "digit-panel.png")
+
+
+@pytest.mark.parametrize("device", ["pen", "touch"])
+def test_a_pen_and_a_finger_draw_too(page: object, server: str, mnist: object, device: str) -> None:
+    open_page(page, server)
+    pointer_types = page.evaluate_handle("""() => {
+        const seen = new Set();
+        document.getElementById('digit-pad').addEventListener('pointerdown', (event) => seen.add(event.pointerType));
+        return seen;
+    }""")
+    draw(page, "digit-pad", first_of_each_digit(mnist)[4], device)
+    page.get_by_test_id("digit-classify").click()
+    page.wait_for_selector("[data-testid=digit-result][data-label]")
+    assert page.get_by_test_id("digit-result").get_attribute("data-label") == "4"
+    assert pointer_types.evaluate("seen => [...seen]") == [device]
 
 
 @pytest.mark.parametrize(

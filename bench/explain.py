@@ -51,7 +51,9 @@ async def measure(model: Model, digits: np.ndarray, runs: int) -> None:
     print("| images/request | explanation ms/image | predict ms/image | explained predict ms/image | target |")
     print("|---:|---:|---:|---:|---|")
     for count in COUNTS:
-        explain_ms, plain_ms, full_ms = (medians[f"{name} {count}"] / count for name in ("explanation", "predict", "explained"))
+        explain_ms, plain_ms, full_ms = (
+            medians[f"{name} {count}"] / count for name in ("explanation", "predict", "explained")
+        )
         verdict = "met" if explain_ms <= TARGET_MS else "missed"
         print(f"| {count} | {explain_ms:.3f} | {plain_ms:.3f} | {full_ms:.3f} | <= {TARGET_MS} ms: {verdict} |")
 
@@ -65,7 +67,8 @@ def main() -> None:
     os.sched_setaffinity(0, {args.core})
     model = load_model(REPO / "models" / "mnist-multiclass", threads=1)
     digits = load_mnist().x_test[:16].astype(np.float32)
-    print(f"core {args.core}, onnxruntime 1 thread, {len(occlusion_masks(model.spec.image_shape))} occlusions per image")
+    patches = len(occlusion_masks(model.spec.image_shape))
+    print(f"core {args.core}, onnxruntime 1 thread, {patches} occlusions per image")
     asyncio.run(measure(model, digits, args.runs))
 
 

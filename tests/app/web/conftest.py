@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response, sync_playwright
 
 from tests.app.conftest import REPO
 
@@ -23,11 +24,7 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("playwright is not installed (make test installs it)")
+def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         _unavailable(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)")
     with sync_playwright() as playwright:
@@ -48,22 +45,21 @@ class Watch:
         self.errors: list[str] = []
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
 
-    def on_request(self, request: object) -> None:
-        url = request.url  # type: ignore[attr-defined]
-        self.requests.append((url, request.headers, request.post_data))  # type: ignore[attr-defined]
+    def on_request(self, request: Request) -> None:
+        url = request.url
+        self.requests.append((url, request.headers, request.post_data))
         parts = urlsplit(url)
         if parts.scheme not in ("data", "blob") and f"{parts.scheme}://{parts.netloc}" != self.origin:
             self.foreign_requests.append(url)
 
-    def on_console(self, message: object) -> None:
-        text = message.text  # type: ignore[attr-defined]
-        if message.type == "error" and not text.startswith(FAILED_RESPONSE):  # type: ignore[attr-defined]
-            self.errors.append(f"console: {text}")
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith(FAILED_RESPONSE):
+            self.errors.append(f"console: {message.text}")
 
-    def on_response(self, response: object) -> None:
-        path = urlsplit(response.url).path  # type: ignore[attr-defined]
-        if response.status >= 400 and not path.startswith("/predict/"):  # type: ignore[attr-defined]
-            self.errors.append(f"{response.status} for {path}")  # type: ignore[attr-defined]
+    def on_response(self, response: Response) -> None:
+        path = urlsplit(response.url).path
+        if response.status >= 400 and not path.startswith("/predict/"):
+            self.errors.append(f"{response.status} for {path}")
 
 
 @pytest.fixture()
@@ -72,9 +68,9 @@ def watch(server: str) -> Watch:
 
 
 @pytest.fixture()
-def page(browser: object, watch: Watch) -> Iterator[object]:
+def page(browser: Browser, watch: Watch) -> Iterator[Page]:
     """A fresh tab (own session storage) on the service; fails the test if it left the origin or erred."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)  # type: ignore[attr-defined]
+    context = browser.new_context(viewport={"width": 1200, "height": 900}, has_touch=True)
     context.set_default_timeout(ACTION_TIMEOUT_MS)
     context.on("request", watch.on_request)
     context.on("response", watch.on_response)

@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from playwright.sync_api import Page, Route
 
 from tests.app.conftest import png_bytes
 from tests.app.web.conftest import SCREENSHOTS, Watch
@@ -18,18 +19,18 @@ pytestmark = pytest.mark.timeout(60)
 KEY = "s3cret-key"
 
 
-def upload(page: object, image: np.ndarray) -> None:
+def upload(page: Page, image: np.ndarray) -> None:
     page.get_by_test_id("upload").set_input_files(
         files=[{"name": "digit.png", "mimeType": "image/png", "buffer": png_bytes(image, ink_on_white=True)}]
     )
 
 
 def test_a_401_asks_for_the_key_and_sends_it_as_a_bearer_token(
-    page: object, server: str, test_digits: tuple, watch: Watch
+    page: Page, server: str, test_digits: tuple, watch: Watch
 ) -> None:
     """Routed: the real service has no API keys yet; a call without the right key gets its 401."""
 
-    def require_key(route: object) -> None:
+    def require_key(route: Route) -> None:
         if route.request.headers.get("authorization") == f"Bearer {KEY}":
             route.continue_()
         else:
@@ -64,11 +65,11 @@ def test_a_401_asks_for_the_key_and_sends_it_as_a_bearer_token(
     assert {url.removeprefix(server) for url, _ in api_calls[first:]} == {"/models", "/predict/multiclass"}
 
 
-def test_is_digit_false_says_it_does_not_look_like_a_digit(page: object, server: str, test_digits: tuple) -> None:
+def test_is_digit_false_says_it_does_not_look_like_a_digit(page: Page, server: str, test_digits: tuple) -> None:
     """Routed: the real answer, with the `is_digit` and `ood_score` that another branch adds set by the test."""
     verdict = {"is_digit": True}
 
-    def add_ood_fields(route: object) -> None:
+    def add_ood_fields(route: Route) -> None:
         response = route.fetch()
         body = response.json()
         for prediction in body["predictions"]:
@@ -87,7 +88,7 @@ def test_is_digit_false_says_it_does_not_look_like_a_digit(page: object, server:
     assert "this does not look like a digit" in warning.inner_text().lower()
 
 
-def test_controls_are_named_labelled_announced_and_reachable_by_keyboard(page: object, server: str) -> None:
+def test_controls_are_named_labelled_announced_and_reachable_by_keyboard(page: Page, server: str) -> None:
     page.goto(server)
     for name in ("Classify", "Clear"):
         assert page.get_by_role("button", name=name, exact=True).count() == 2
@@ -104,7 +105,9 @@ def test_controls_are_named_labelled_announced_and_reachable_by_keyboard(page: o
     for _ in range(20):
         page.keyboard.press("Tab")
         reached.add(page.evaluate("document.activeElement.dataset.testid || document.activeElement.id"))
-    expected = {"digit-classify", "digit-clear", "upload", "digits-classify", "digits-clear", "threshold-override", "threshold"}
+    expected = {
+        "digit-classify", "digit-clear", "upload", "digits-classify", "digits-clear", "threshold-override", "threshold"
+    }  # fmt: skip
     assert expected <= reached
 
 
@@ -128,20 +131,21 @@ CONTRAST = """() => {
     const [a, b] = [luminance(rgb(style.color)), luminance(background(element))];
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && style.fontWeight >= 700);
-    if (ratio < (large ? 3 : 4.5)) low.push(`${element.tagName}#${element.id} "${element.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    const text = element.textContent.trim().slice(0, 30);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${element.tagName}#${element.id} "${text}" ${ratio.toFixed(2)}`);
   }
   return low;
 }"""
 
 
-def test_text_contrast_meets_wcag_aa(page: object, server: str, test_digits: tuple) -> None:
+def test_text_contrast_meets_wcag_aa(page: Page, server: str, test_digits: tuple) -> None:
     page.goto(server)
     upload(page, test_digits[0][0])
     page.wait_for_selector("[data-testid=digit-result][data-label]")
     assert page.evaluate(CONTRAST) == []
 
 
-def test_docs_render_every_operation_offline(page: object, server: str) -> None:
+def test_docs_render_every_operation_offline(page: Page, server: str) -> None:
     page.goto(f"{server}/docs")
     page.locator(".opblock").first.wait_for()
     paths = page.request.get(f"{server}/openapi.json").json()["paths"]

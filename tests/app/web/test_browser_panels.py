@@ -8,9 +8,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from playwright.sync_api import Page
 
 from tests.app.conftest import png_bytes
 from tests.app.web.conftest import SCREENSHOTS, Watch
+from training.data import Mnist
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -26,7 +28,7 @@ def ink_runs(image: np.ndarray) -> list[tuple[int, int, int]]:
     return runs
 
 
-def draw(page: object, testid: str, image: np.ndarray, device: str = "mouse") -> None:
+def draw(page: Page, testid: str, image: np.ndarray, device: str = "mouse") -> None:
     """Replay an image's ink on a pad as strokes of a mouse, pen or finger, one per run of ink, scaled to the pad."""
     pad = page.get_by_test_id(testid)
     pad.scroll_into_view_if_needed()
@@ -39,7 +41,7 @@ def draw(page: object, testid: str, image: np.ndarray, device: str = "mouse") ->
         stroke(box["x"] + border + (first + 0.5) * scale, box["x"] + border + (last + 0.5) * scale + 1, y)
 
 
-def mouse_stroke(page: object) -> Callable[[float, float, float], None]:
+def mouse_stroke(page: Page) -> Callable[[float, float, float], None]:
     def stroke(start: float, end: float, y: float) -> None:
         page.mouse.move(start, y)
         page.mouse.down()
@@ -49,21 +51,19 @@ def mouse_stroke(page: object) -> Callable[[float, float, float], None]:
     return stroke
 
 
-def pen_stroke(page: object) -> Callable[[float, float, float], None]:
+def pen_stroke(page: Page) -> Callable[[float, float, float], None]:
     """Chromium's own input pipeline, as from a stylus (pointerType "pen")."""
     session = page.context.new_cdp_session(page)
 
     def stroke(start: float, end: float, y: float) -> None:
         for kind, x, buttons in (("mousePressed", start, 1), ("mouseMoved", end, 1), ("mouseReleased", end, 0)):
-            session.send(
-                "Input.dispatchMouseEvent",
-                {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1, "pointerType": "pen"},
-            )
+            event = {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1}
+            session.send("Input.dispatchMouseEvent", {**event, "pointerType": "pen"})
 
     return stroke
 
 
-def touch_stroke(page: object) -> Callable[[float, float, float], None]:
+def touch_stroke(page: Page) -> Callable[[float, float, float], None]:
     """Chromium's own input pipeline, as from a finger (pointerType "touch")."""
     session = page.context.new_cdp_session(page)
 
@@ -78,20 +78,20 @@ def touch_stroke(page: object) -> Callable[[float, float, float], None]:
 STROKES = {"mouse": mouse_stroke, "pen": pen_stroke, "touch": touch_stroke}
 
 
-def bars(page: object, testid: str) -> list[dict[str, str]]:
+def bars(page: Page, testid: str) -> list[dict[str, str]]:
     return page.get_by_test_id(testid).evaluate("list => [...list.children].map(item => ({...item.dataset}))")
 
 
-def open_page(page: object, server: str) -> None:
+def open_page(page: Page, server: str) -> None:
     page.goto(server)
     page.wait_for_function("document.getElementById('multilabel-info').textContent.includes('micro-F1')")
 
 
-def first_of_each_digit(mnist: object) -> list[np.ndarray]:
+def first_of_each_digit(mnist: Mnist) -> list[np.ndarray]:
     return [mnist.x_test[np.flatnonzero(mnist.y_test == digit)[0]] for digit in range(10)]
 
 
-def test_each_drawn_digit_gets_its_answer(page: object, server: str, mnist: object) -> None:
+def test_each_drawn_digit_gets_its_answer(page: Page, server: str, mnist: Mnist) -> None:
     open_page(page, server)
     result = page.get_by_test_id("digit-result")
     answers = []
@@ -115,7 +115,7 @@ def test_each_drawn_digit_gets_its_answer(page: object, server: str, mnist: obje
 
 
 @pytest.mark.parametrize("device", ["pen", "touch"])
-def test_a_pen_and_a_finger_draw_too(page: object, server: str, mnist: object, device: str) -> None:
+def test_a_pen_and_a_finger_draw_too(page: Page, server: str, mnist: Mnist, device: str) -> None:
     open_page(page, server)
     pointer_types = page.evaluate_handle("""() => {
         const seen = new Set();
@@ -135,7 +135,7 @@ def test_a_pen_and_a_finger_draw_too(page: object, server: str, mnist: object, d
     ids=["2 and 7", "0, 4 and 8"],  # not the first test 3: the model misreads it even as raw pixels
 )
 def test_digits_drawn_in_quadrants_light_their_flags(
-    page: object, server: str, mnist: object, quadrants: dict[int, int]
+    page: Page, server: str, mnist: Mnist, quadrants: dict[int, int]
 ) -> None:
     open_page(page, server)
     digits = first_of_each_digit(mnist)
@@ -158,7 +158,7 @@ def test_digits_drawn_in_quadrants_light_their_flags(
         page.locator("#digits-panel").screenshot(path=SCREENSHOTS / "digits-panel.png")
 
 
-def test_threshold_slider_overrides_the_next_request(page: object, server: str, mnist: object, watch: Watch) -> None:
+def test_threshold_slider_overrides_the_next_request(page: Page, server: str, mnist: Mnist, watch: Watch) -> None:
     """A drawn 1 and 5: the 5 passes its own low threshold but not the slider's 0.60."""
     open_page(page, server)
     digits = first_of_each_digit(mnist)
@@ -181,11 +181,13 @@ def test_threshold_slider_overrides_the_next_request(page: object, server: str, 
     assert [bar["flag"] == "true" for bar in shown] == [float(bar["probability"]) >= 0.6 for bar in shown]
 
 
-def test_an_uploaded_png_is_classified_and_explained(page: object, server: str, mnist: object) -> None:
+def test_an_uploaded_png_is_classified_and_explained(page: Page, server: str, mnist: Mnist) -> None:
     open_page(page, server)
     image = first_of_each_digit(mnist)[3]
     scan = png_bytes(np.kron(image, np.ones((4, 4), dtype=np.uint8)), ink_on_white=True)
-    page.get_by_test_id("upload").set_input_files(files=[{"name": "three.png", "mimeType": "image/png", "buffer": scan}])
+    page.get_by_test_id("upload").set_input_files(
+        files=[{"name": "three.png", "mimeType": "image/png", "buffer": scan}]
+    )
     page.wait_for_selector("[data-testid=digit-result][data-label]")
     assert page.get_by_test_id("digit-result").get_attribute("data-label") == "3"
     assert "three.png" not in page.get_by_test_id("error").inner_text()
@@ -193,7 +195,7 @@ def test_an_uploaded_png_is_classified_and_explained(page: object, server: str, 
     assert "Red regions support the 3" in page.locator("#explain-caption").inner_text()
 
 
-def test_a_bad_upload_shows_the_error(page: object, server: str) -> None:
+def test_a_bad_upload_shows_the_error(page: Page, server: str) -> None:
     open_page(page, server)
     page.get_by_test_id("upload").set_input_files(
         files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"these are not pixels"}]

@@ -61,7 +61,7 @@ def test_no_explanation_unless_asked(client: TestClient, test_digits: tuple) -> 
 
 
 def test_a_large_explained_batch_matches_single_images(client: TestClient, test_digits: tuple) -> None:
-    images = test_digits[0][:20]  # more than one onnxruntime call's worth of occlusions
+    images = test_digits[0][:20]  # an explained batch: each image's map is its own, whatever its neighbours
     batch = client.post(MULTICLASS, json={"instances": images.tolist(), "explain": True}).json()["predictions"]
     for image, prediction in zip(images[[0, 19]], (batch[0], batch[19]), strict=True):
         alone = client.post(MULTICLASS, json={"instances": [image.tolist()], "explain": True}).json()

@@ -10,6 +10,8 @@ KSERVE := kserve==0.21.0
 # Debian's kubectl 1.20 (its kustomize is v2.0.3, the oldest the deploy files support), unpacked
 # here rather than installed: it would clash with another kubectl package. The tests render with it.
 KUBECTL := .tools/kubectl
+# The browser tests drive Debian's Chromium: Playwright's own browser download needs more than package registries.
+CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -46,12 +48,15 @@ $(KUBECTL):
 	dpkg-deb -x .tools/deb/kubernetes-client_*.deb .tools/deb/root
 	cp .tools/deb/root/usr/bin/kubectl $@
 	rm -rf .tools/deb
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-liberation
 
 run: $(VENV)/.serve
 	HOST=$(HOST) PORT=$(PORT) $(PY) -m app
 
-test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(KUBECTL)
-	KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python KUBECTL=$(abspath $(KUBECTL)) $(PY) -m pytest
+test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(KUBECTL) $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python KUBECTL=$(abspath $(KUBECTL)) $(PY) -m pytest
 
 train: $(VENV)/.train
 	$(PY) -m training $(ARGS)

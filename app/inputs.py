@@ -25,6 +25,7 @@ class PredictOptions:
     top_k: int = 3
     return_logits: bool = False
     thresholds: np.ndarray | None = None
+    explain: bool = False
 
 
 def prepare_image(data: bytes, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
@@ -92,18 +93,17 @@ def parse_form(
 
 
 def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
-    """Check top_k (multiclass), threshold (multilabel) and return_logits; refuse anything else."""
+    """Check top_k and explain (multiclass), threshold (multilabel) and return_logits; refuse anything else."""
     if not values:
         return PredictOptions(thresholds=spec.thresholds)
-    allowed = {"return_logits", "top_k" if spec.task == "multiclass" else "threshold"}
+    allowed = {"return_logits", *(("top_k", "explain") if spec.task == "multiclass" else ("threshold",))}
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise InvalidInput(
             f"{clip(unknown[0])}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})"
         )
-    return_logits = values.get("return_logits", False)
-    if not isinstance(return_logits, bool):
-        raise InvalidInput(f"return_logits: expected true or false, got {quote(return_logits)}")
+    return_logits = _flag(values, "return_logits")
+    explain = _flag(values, "explain")
     labels = len(spec.labels)
     top_k = values.get("top_k", min(3, labels))
     if type(top_k) is not int or not 1 <= top_k <= labels:
@@ -111,7 +111,14 @@ def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
     thresholds = spec.thresholds
     if "threshold" in values:
         thresholds = _parse_threshold(values["threshold"], labels)
-    return PredictOptions(top_k=top_k, return_logits=return_logits, thresholds=thresholds)
+    return PredictOptions(top_k=top_k, return_logits=return_logits, thresholds=thresholds, explain=explain)
+
+
+def _flag(values: Mapping[str, Any], name: str) -> bool:
+    value = values.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name}: expected true or false, got {quote(value)}")
+    return value
 
 
 def _is_number(value: Any) -> bool:

@@ -16,6 +16,7 @@ from app.middleware.concurrency import ConcurrencyLimitMiddleware
 from app.offload import WorkPool
 from app.registry import ModelRegistry
 from app.routes import health, models, predict, v2
+from app.routes.page import install_page
 from app.server import ServerState
 
 
@@ -36,6 +37,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="MNIST digits over HTTP: softmax for 'which digit?', sigmoid per label for 'which digits?'.",
         lifespan=lifespan,
+        docs_url=None,  # /docs comes from app.routes.page, with Swagger UI served from the package
+        redoc_url=None,
         # Prometheus metrics are built in; FastAPI's OpenTelemetry check costs ~5 us on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
     for router in (models.router, health.router, v2.router):
         app.include_router(router)
+    install_page(app)
     # The last added runs first: catch-all, metrics, body limit, concurrency cap, then the routes.
     app.add_middleware(ConcurrencyLimitMiddleware, max_requests=settings.max_concurrency)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -37,6 +37,12 @@ INSTANCES_DOC = (
 )
 
 
+EXPLAIN_DOC = (
+    "Also return, per image, `explanation` (a 28x28 occlusion-sensitivity map: how much the top "
+    "class's probability drops when each region is blanked) and `input` (the 28x28 image the model saw)"
+)
+
+
 class MulticlassRequest(BaseModel):
     """Which digit is in each 28x28 image?"""
 
@@ -44,6 +50,7 @@ class MulticlassRequest(BaseModel):
     instances: list[Digit] = Field(min_length=1, description=INSTANCES_DOC)
     top_k: int = Field(3, ge=1, le=10, description="How many of the most probable digits to list")
     return_logits: bool = Field(False, description="Also return the raw logits")
+    explain: bool = Field(False, description=EXPLAIN_DOC)
 
 
 class MultilabelRequest(BaseModel):
@@ -77,6 +84,12 @@ class MulticlassPrediction(BaseModel):
     )
     top_k: list[LabelProbability] = Field(description="The top_k most probable digits, most probable first")
     logits: list[float] | None = Field(None, description="Raw logits, when return_logits is true")
+    explanation: list[list[float]] | None = Field(
+        None, description="When explain is true: 28x28, drop of the top class's probability when that region is blanked"
+    )
+    input: list[list[Pixel]] | None = Field(
+        None, description="When explain is true: the 28x28 image the model saw, after MNIST-style preparation"
+    )
 
 
 class MultilabelPrediction(BaseModel):

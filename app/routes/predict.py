@@ -22,6 +22,7 @@ from app.registry import Task
 from app.responses import JSONResponse
 from app.routes import PlainRoute, openapi_operation, run_work, schema_ref
 from app.schemas import (
+    EXPLAIN_DOC,
     ErrorResponse,
     MulticlassRequest,
     MulticlassResponse,
@@ -95,7 +96,10 @@ OPERATIONS: dict[str, tuple[str, type[BaseModel], type[BaseModel], dict[str, Any
         "Which digit is in each 28x28 image? Softmax: the 10 probabilities compete and sum to 1.",
         MulticlassRequest,
         MulticlassResponse,
-        {"top_k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3}},
+        {
+            "top_k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
+            "explain": {"type": "boolean", "description": EXPLAIN_DOC},
+        },
     ),
     "multilabel": (
         "Which digits appear in each 56x56 picture? Sigmoid per label: independent yes/no answers.",

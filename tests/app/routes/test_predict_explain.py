@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from app.explain import occlusion_masks
 from app.images import decode_grayscale, to_mnist_digit
-from tests.app.conftest import png_bytes
+from tests.app.conftest import png_bytes, request_budget
 
 MULTICLASS = "/predict/multiclass"
 
@@ -51,7 +51,7 @@ def test_upload_explained_returns_the_prepared_image(client: TestClient, test_di
     assert response.status_code == 200, response.text
     prediction = response.json()["predictions"][0]
     assert prediction["label"] == label
-    np.testing.assert_allclose(prediction["input"], to_mnist_digit(decode_grayscale(scan)), atol=1e-3)
+    np.testing.assert_allclose(prediction["input"], to_mnist_digit(decode_grayscale(scan, request_budget(), 28)), atol=1e-3)
     assert np.array(prediction["explanation"]).shape == (28, 28)
 
 

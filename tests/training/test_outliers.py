@@ -1,0 +1,74 @@
+"""The generated negatives and the held-out families: shapes, reproducibility, and what each kind looks like."""
+
+import numpy as np
+import pytest
+
+from training.data import Mnist
+from training.outliers import (
+    LETTERS,
+    NEGATIVE_KINDS,
+    blank,
+    font_files,
+    held_out_families,
+    make_negatives,
+    near_blank,
+    render_letters,
+    strokes,
+)
+
+
+def test_negatives_are_raw_pixels_reproducible_from_the_seed_and_mix_every_kind() -> None:
+    negatives = make_negatives(700, seed=3)
+    assert negatives.shape == (700, 28, 28) and negatives.dtype == np.uint8
+    np.testing.assert_array_equal(negatives, make_negatives(700, seed=3))
+    assert not np.array_equal(negatives, make_negatives(700, seed=4))
+    flat = negatives.reshape(700, -1).astype(np.float64)
+    assert np.sum(flat.std(axis=1) == 0) >= 700 // len(NEGATIVE_KINDS)  # the blank share is flat
+    assert np.sum(flat.std(axis=1) > 60) >= 700 // len(NEGATIVE_KINDS)  # noise, strokes and blobs are not
+
+
+@pytest.mark.parametrize("kind", list(NEGATIVE_KINDS))
+def test_each_kind_makes_the_asked_number_of_images(kind: str) -> None:
+    images = NEGATIVE_KINDS[kind](np.random.default_rng(0), 5)
+    assert images.shape == (5, 28, 28) and images.dtype == np.uint8
+
+
+def test_blank_images_are_flat_and_include_black_and_white() -> None:
+    images = blank(np.random.default_rng(0), 300)
+    assert np.all(images.min(axis=(1, 2)) == images.max(axis=(1, 2)))
+    assert {0, 255} <= set(images[:, 0, 0].tolist())
+
+
+def test_near_blank_images_are_mostly_black() -> None:
+    images = near_blank(np.random.default_rng(0), 200)
+    assert np.all(np.mean(images > 40, axis=(1, 2)) < 0.05)
+
+
+def test_strokes_are_framed_like_an_upload() -> None:
+    images = strokes(np.random.default_rng(0), 50)
+    assert np.all(images.max(axis=(1, 2)) > 200)  # there is ink
+    for image in images:  # cropped to the ink and fitted into a 20x20 box
+        rows, cols = np.nonzero(image)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 20
+
+
+def test_letters_render_one_image_per_letter_and_font() -> None:
+    fonts = font_files()
+    assert fonts, "install fonts-dejavu (and fonts-liberation) to measure the letters family"
+    images = render_letters(fonts[:2])
+    assert images.shape == (2 * len(LETTERS), 28, 28) and len(LETTERS) == 52
+    assert np.all(images.max(axis=(1, 2)) > 200)
+    assert len({image.tobytes() for image in images}) == len(images)
+
+
+def test_held_out_families_are_reproducible_and_apart_from_training(mnist: Mnist) -> None:
+    families = held_out_families(mnist, seed=11, fonts=[], size=100)
+    assert set(families) == {"uniform_noise", "gaussian_noise", "strokes", "blank", "inverted_digits"}
+    again = held_out_families(mnist, seed=11, fonts=[], size=100)
+    for name, images in families.items():
+        assert images.shape == (100, 28, 28) and images.dtype == np.uint8
+        np.testing.assert_array_equal(images, again[name])
+    np.testing.assert_array_equal(families["inverted_digits"][0], 255 - mnist.x_test[0])
+    training = make_negatives(700, seed=11)
+    held_out = {image.tobytes() for name in ("uniform_noise", "strokes") for image in families[name]}
+    assert not held_out & {image.tobytes() for image in training}

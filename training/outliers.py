@@ -1,7 +1,8 @@
 """Images that are not digits: the negatives outlier exposure trains on, and the families the score is measured on.
 
 Training negatives are generated here from a seed: noise of several kinds, scribbled strokes, blobs, blank and
-nearly blank images. Letters are never among them: they are the held-out family that shows the score generalises.
+nearly blank images, and training digits made into non-digits (mirrored, turned on their side, two overlaid).
+Letters are never among them: they are the held-out family that shows the score generalises.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from app.images import to_mnist_digit
-from training.data import DIGIT_SIDE, Mnist
+from training.data import DIGIT_SIDE, MAX_SHIFT, Mnist, shift_digits
 
 OUTLIER_LABEL = -1
 DRAW_SCALE = 4  # strokes, blobs and letters are drawn at 4x and brought to 28x28 the way the upload path does it
@@ -22,6 +23,9 @@ UPLOAD_STYLE_FRACTION = 0.3  # share of noise and blank negatives also passed th
 FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 HELD_OUT_SIZE = 2000
+NOT_MIRROR_PROOF = np.array([2, 3, 4, 5, 6, 7, 9])  # 0, 1 and 8 stay digits in a mirror
+NOT_TURN_PROOF = np.array([1, 2, 3, 4, 5, 7])  # on their side 0 and 8 stay digit-like, 6 and 9 look like each other
+NOT_OVERLAY_PROOF = np.array([0, 2, 3, 4, 5, 6, 7, 8, 9])  # a 1 drawn over a digit mostly leaves that digit
 
 Generator = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -109,6 +113,41 @@ def near_blank(rng: np.random.Generator, n: int) -> np.ndarray:
     return _pixels(np.where(rng.random((n, 1, 1)) < 0.5, dots, haze))
 
 
+DigitGenerator = Callable[[np.random.Generator, int, np.ndarray, np.ndarray], np.ndarray]
+
+
+def _pick(rng: np.random.Generator, n: int, labels: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Indices of n random training digits whose class is in `classes`."""
+    return rng.choice(np.flatnonzero(np.isin(labels, classes)), size=n)
+
+
+def mirrored_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Training digits flipped left to right, from the classes a mirror turns into non-digits."""
+    return images[_pick(rng, n, labels, NOT_MIRROR_PROOF)][:, :, ::-1].copy()
+
+
+def turned_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Training digits turned a quarter, either way, from the classes that stop being digits on their side."""
+    chosen = images[_pick(rng, n, labels, NOT_TURN_PROOF)]
+    clockwise = rng.random(n) < 0.5
+    return np.where(clockwise[:, None, None], np.rot90(chosen, -1, axes=(1, 2)), np.rot90(chosen, 1, axes=(1, 2)))
+
+
+def overlaid_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Two training digits (no 1s) of different classes drawn over each other, each shifted a little."""
+    first, second = _pick(rng, n, labels, NOT_OVERLAY_PROOF), _pick(rng, n, labels, NOT_OVERLAY_PROOF)
+    same = labels[first] == labels[second]
+    second[same] = _pick(rng, int(same.sum()), labels, NOT_OVERLAY_PROOF)
+    shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=(2, n, 2))
+    return np.maximum(shift_digits(images[first], shifts[0]), shift_digits(images[second], shifts[1]))
+
+
+DIGIT_NEGATIVE_KINDS: dict[str, DigitGenerator] = {
+    "mirrored_digits": mirrored_digits,
+    "turned_digits": turned_digits,
+    "overlaid_digits": overlaid_digits,
+}
+
 NEGATIVE_KINDS: dict[str, Generator] = {
     "uniform_noise": uniform_noise,
     "gaussian_noise": gaussian_noise,
@@ -125,13 +164,20 @@ def _upload_framing(images: np.ndarray) -> np.ndarray:
     return np.stack([_pixels(to_mnist_digit(image.astype(np.float32))) for image in images])
 
 
-def make_negatives(n: int, seed: int) -> np.ndarray:
-    """n training negatives, uint8 [n, 28, 28], an equal share of each kind, shuffled; reproducible from `seed`."""
+def make_negatives(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """n training negatives, uint8 [n, 28, 28], an equal share of each kind, shuffled; reproducible from `seed`.
+
+    `digits` and `labels` are the training digits the digit-derived kinds are made from.
+    """
     rng = np.random.default_rng(seed)
-    shares = np.diff(np.linspace(0, n, len(NEGATIVE_KINDS) + 1).round().astype(int))
+    kinds = [*NEGATIVE_KINDS, *DIGIT_NEGATIVE_KINDS]
+    shares = np.diff(np.linspace(0, n, len(kinds) + 1).round().astype(int))
     parts = []
-    for (name, generate), size in zip(NEGATIVE_KINDS.items(), shares):
-        images = generate(rng, int(size))
+    for name, size in zip(kinds, shares):
+        if name in DIGIT_NEGATIVE_KINDS:
+            images = DIGIT_NEGATIVE_KINDS[name](rng, int(size), digits, labels)
+        else:
+            images = NEGATIVE_KINDS[name](rng, int(size))
         if name in ("uniform_noise", "gaussian_noise", "smooth_noise", "near_blank"):
             framed = rng.random(len(images)) < UPLOAD_STYLE_FRACTION
             if framed.any():

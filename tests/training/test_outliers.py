@@ -11,20 +11,23 @@ from training.outliers import (
     font_files,
     held_out_families,
     make_negatives,
+    mirrored_digits,
     near_blank,
+    overlaid_digits,
     render_letters,
     strokes,
+    turned_digits,
 )
 
 
-def test_negatives_are_raw_pixels_reproducible_from_the_seed_and_mix_every_kind() -> None:
-    negatives = make_negatives(700, seed=3)
+def test_negatives_are_raw_pixels_reproducible_from_the_seed_and_mix_every_kind(mnist: Mnist) -> None:
+    negatives = make_negatives(700, 3, mnist.x_train, mnist.y_train)
     assert negatives.shape == (700, 28, 28) and negatives.dtype == np.uint8
-    np.testing.assert_array_equal(negatives, make_negatives(700, seed=3))
-    assert not np.array_equal(negatives, make_negatives(700, seed=4))
+    np.testing.assert_array_equal(negatives, make_negatives(700, 3, mnist.x_train, mnist.y_train))
+    assert not np.array_equal(negatives, make_negatives(700, 4, mnist.x_train, mnist.y_train))
     flat = negatives.reshape(700, -1).astype(np.float64)
-    assert np.sum(flat.std(axis=1) == 0) >= 700 // len(NEGATIVE_KINDS)  # the blank share is flat
-    assert np.sum(flat.std(axis=1) > 60) >= 700 // len(NEGATIVE_KINDS)  # noise, strokes and blobs are not
+    assert np.sum(flat.std(axis=1) == 0) >= 700 // 10  # the blank share is flat
+    assert np.sum(flat.std(axis=1) > 60) >= 700 // 10  # noise, strokes and blobs are not
 
 
 @pytest.mark.parametrize("kind", list(NEGATIVE_KINDS))
@@ -69,6 +72,29 @@ def test_held_out_families_are_reproducible_and_apart_from_training(mnist: Mnist
         assert images.shape == (100, 28, 28) and images.dtype == np.uint8
         np.testing.assert_array_equal(images, again[name])
     np.testing.assert_array_equal(families["inverted_digits"][0], 255 - mnist.x_test[0])
-    training = make_negatives(700, seed=11)
+    training = make_negatives(700, 11, mnist.x_train, mnist.y_train)
     held_out = {image.tobytes() for name in ("uniform_noise", "strokes") for image in families[name]}
     assert not held_out & {image.tobytes() for image in training}
+
+
+def digits_by_class(mnist: Mnist) -> dict[bytes, int]:
+    return {image.tobytes(): int(label) for image, label in zip(mnist.x_train[:3000], mnist.y_train[:3000])}
+
+
+def test_mirrored_and_turned_digits_come_only_from_classes_that_stop_being_digits(mnist: Mnist) -> None:
+    images, labels = mnist.x_train[:3000], mnist.y_train[:3000]
+    known = digits_by_class(mnist)
+    mirrored = mirrored_digits(np.random.default_rng(0), 200, images, labels)
+    assert {known[image[:, ::-1].tobytes()] for image in mirrored} <= {2, 3, 4, 5, 6, 7, 9}
+    turned = turned_digits(np.random.default_rng(0), 200, images, labels)
+    sources = [known.get(np.rot90(image, k).tobytes()) for image in turned for k in (1, -1)]
+    assert len([s for s in sources if s is not None]) >= 200
+    assert {s for s in sources if s is not None} <= {1, 2, 3, 4, 5, 7}
+
+
+def test_overlaid_digits_hold_more_ink_than_one_digit(mnist: Mnist) -> None:
+    images, labels = mnist.x_train[:3000], mnist.y_train[:3000]
+    overlaid = overlaid_digits(np.random.default_rng(0), 100, images, labels)
+    assert overlaid.shape == (100, 28, 28) and overlaid.dtype == np.uint8
+    ink = (overlaid > 128).sum(axis=(1, 2))
+    assert np.median(ink) > 1.3 * np.median((images > 128).sum(axis=(1, 2)))  # more ink than one digit

@@ -16,12 +16,19 @@ def probabilities(spec: ModelSpec, logits: np.ndarray) -> np.ndarray:
     return sigmoid(logits)
 
 
+def ood_verdict(spec: ModelSpec, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A multiclass model's out-of-distribution score per image (higher = less like a digit), and is_digit."""
+    assert spec.ood is not None
+    scores = spec.ood.score(logits)
+    return scores, spec.ood.is_digit(scores)
+
+
 async def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
     """The response body for a predict request."""
     logits = await model.infer(pixels)
     scores = probabilities(model.spec, logits)
     if model.spec.task == "multiclass":
-        predictions = multiclass_predictions(scores, options.top_k)
+        predictions = multiclass_predictions(scores, options.top_k, *ood_verdict(model.spec, logits))
     else:
         assert options.thresholds is not None
         predictions = multilabel_predictions(scores, options.thresholds)
@@ -31,8 +38,10 @@ async def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> 
     return {"model": {"name": model.spec.name, "version": model.spec.version}, "predictions": predictions}
 
 
-def multiclass_predictions(probabilities: np.ndarray, k: int) -> list[dict[str, Any]]:
-    """One digit per image: the softmax couples the classes so they sum to 1."""
+def multiclass_predictions(
+    probabilities: np.ndarray, k: int, ood_scores: np.ndarray, is_digit: np.ndarray
+) -> list[dict[str, Any]]:
+    """One digit per image: the softmax couples the classes so they sum to 1; is_digit says if it is one at all."""
     labels, top_probabilities = top_k(probabilities, k)
     return [
         {
@@ -40,8 +49,12 @@ def multiclass_predictions(probabilities: np.ndarray, k: int) -> list[dict[str, 
             "probability": row_top[0],
             "probabilities": row,
             "top_k": [{"label": label, "probability": p} for label, p in zip(row_labels, row_top, strict=True)],
+            "is_digit": digit,
+            "ood_score": score,
         }
-        for row, row_labels, row_top in zip(probabilities, labels, top_probabilities, strict=True)
+        for row, row_labels, row_top, digit, score in zip(
+            probabilities, labels, top_probabilities, is_digit, ood_scores, strict=True
+        )
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -187,8 +188,13 @@ def make_negatives(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) ->
 
 
 def font_files(folders: tuple[Path, ...] = FONT_FOLDERS) -> list[Path]:
-    """The TrueType fonts of Debian's fonts-dejavu and fonts-liberation packages, sorted by name."""
-    return sorted(path for folder in folders if folder.is_dir() for path in folder.glob("*.ttf"))
+    """The TrueType fonts of Debian's fonts-dejavu and fonts-liberation packages, sorted by name; on a machine
+    without them, the DejaVu fonts bundled with matplotlib (model.json records which fonts were used)."""
+    found = sorted(path for folder in folders if folder.is_dir() for path in folder.glob("*.ttf"))
+    if found:
+        return found
+    bundled = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return sorted(path for path in bundled.glob("DejaVu*.ttf") if "Display" not in path.stem)
 
 
 def render_letters(fonts: list[Path]) -> np.ndarray:

@@ -1,5 +1,7 @@
 """The generated negatives and the held-out families: shapes, reproducibility, and what each kind looks like."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -55,9 +57,16 @@ def test_strokes_are_framed_like_an_upload() -> None:
         assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 20
 
 
+def test_fonts_come_from_debian_or_else_from_matplotlib(tmp_path: Path) -> None:
+    (tmp_path / "Mine.ttf").write_bytes(b"")
+    assert font_files((tmp_path,)) == [tmp_path / "Mine.ttf"]
+    bundled = font_files((tmp_path / "absent",))
+    assert len(bundled) >= 10 and all(path.name.startswith("DejaVu") for path in bundled)
+    assert {"DejaVuSans-Bold", "DejaVuSerif-Italic", "DejaVuSansMono"} <= {path.stem for path in bundled}
+
+
 def test_letters_render_one_image_per_letter_and_font() -> None:
     fonts = font_files()
-    assert fonts, "install fonts-dejavu (and fonts-liberation) to measure the letters family"
     images = render_letters(fonts[:2])
     assert images.shape == (2 * len(LETTERS), 28, 28) and len(LETTERS) == 52
     assert np.all(images.max(axis=(1, 2)) > 200)

@@ -20,13 +20,14 @@ from training.data import DIGIT_SIDE, MAX_SHIFT, Mnist, shift_digits
 OUTLIER_LABEL = -1
 DRAW_SCALE = 4  # strokes, blobs and letters are drawn at 4x and brought to 28x28 the way the upload path does it
 DRAW_SIDE = DIGIT_SIDE * DRAW_SCALE
-UPLOAD_STYLE_FRACTION = 0.3  # share of noise and blank negatives also passed through the upload path's framing
+UPLOAD_STYLE_FRACTION = 0.3  # share of the UPLOAD_FRAMED_KINDS also passed through the upload path's framing
 FONT_FOLDERS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/truetype/liberation"))
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 HELD_OUT_SIZE = 2000
-NOT_MIRROR_PROOF = np.array([2, 3, 4, 5, 6, 7, 9])  # 0, 1 and 8 stay digits in a mirror
-NOT_TURN_PROOF = np.array([1, 2, 3, 4, 5, 7])  # on their side 0 and 8 stay digit-like, 6 and 9 look like each other
-NOT_OVERLAY_PROOF = np.array([0, 2, 3, 4, 5, 6, 7, 8, 9])  # a 1 drawn over a digit mostly leaves that digit
+MIRRORED_CLASSES = np.array([2, 3, 4, 5, 6, 7, 9])  # 0, 1 and 8 stay digits in a mirror
+TURNED_CLASSES = np.array([1, 2, 3, 4, 5, 7])  # on their side 0 and 8 stay digit-like, 6 and 9 look like each other
+OVERLAID_CLASSES = np.array([0, 2, 3, 4, 5, 6, 7, 8, 9])  # a 1 drawn over a digit mostly leaves that digit
+UPLOAD_FRAMED_KINDS = ("uniform_noise", "gaussian_noise", "smooth_noise", "near_blank")
 
 Generator = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -124,21 +125,21 @@ def _pick(rng: np.random.Generator, n: int, labels: np.ndarray, classes: np.ndar
 
 def mirrored_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Training digits flipped left to right, from the classes a mirror turns into non-digits."""
-    return images[_pick(rng, n, labels, NOT_MIRROR_PROOF)][:, :, ::-1].copy()
+    return images[_pick(rng, n, labels, MIRRORED_CLASSES)][:, :, ::-1].copy()
 
 
 def turned_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Training digits turned a quarter, either way, from the classes that stop being digits on their side."""
-    chosen = images[_pick(rng, n, labels, NOT_TURN_PROOF)]
+    chosen = images[_pick(rng, n, labels, TURNED_CLASSES)]
     clockwise = rng.random(n) < 0.5
     return np.where(clockwise[:, None, None], np.rot90(chosen, -1, axes=(1, 2)), np.rot90(chosen, 1, axes=(1, 2)))
 
 
 def overlaid_digits(rng: np.random.Generator, n: int, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Two training digits (no 1s) of different classes drawn over each other, each shifted a little."""
-    first, second = _pick(rng, n, labels, NOT_OVERLAY_PROOF), _pick(rng, n, labels, NOT_OVERLAY_PROOF)
+    first, second = _pick(rng, n, labels, OVERLAID_CLASSES), _pick(rng, n, labels, OVERLAID_CLASSES)
     same = labels[first] == labels[second]
-    second[same] = _pick(rng, int(same.sum()), labels, NOT_OVERLAY_PROOF)
+    second[same] = _pick(rng, int(same.sum()), labels, OVERLAID_CLASSES)
     shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=(2, n, 2))
     return np.maximum(shift_digits(images[first], shifts[0]), shift_digits(images[second], shifts[1]))
 
@@ -179,7 +180,7 @@ def make_negatives(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) ->
             images = DIGIT_NEGATIVE_KINDS[name](rng, int(size), digits, labels)
         else:
             images = NEGATIVE_KINDS[name](rng, int(size))
-        if name in ("uniform_noise", "gaussian_noise", "smooth_noise", "near_blank"):
+        if name in UPLOAD_FRAMED_KINDS:
             framed = rng.random(len(images)) < UPLOAD_STYLE_FRACTION
             if framed.any():
                 images[framed] = _upload_framing(images[framed])

@@ -14,7 +14,7 @@ from app.budgets import RequestBudget
 from app.errors import InvalidInput, quote
 from app.inputs import check_pixels, load_json, may_hold_booleans, reject_booleans
 from app.postprocess import apply_thresholds
-from app.predict import probabilities
+from app.predict import ood_verdict, probabilities
 from app.registry import ModelSpec
 
 INPUT_DATATYPES: dict[str, np.dtype] = {
@@ -25,6 +25,7 @@ INPUT_DATATYPES: dict[str, np.dtype] = {
     "INT64": np.dtype("<i8"),
 }
 OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
+MULTICLASS_ANSWERS = {"label": "INT64", "is_digit": "BOOL", "ood_score": "FP32"}
 
 
 @dataclass(frozen=True)
@@ -44,12 +45,13 @@ def input_tensor(spec: ModelSpec) -> TensorSpec:
 
 
 def output_tensors(spec: ModelSpec) -> list[TensorSpec]:
-    """logits and probabilities for both tasks; label (multiclass) or flags (multilabel)."""
+    """logits and probabilities for both tasks; label, is_digit and ood_score (multiclass) or flags (multilabel)."""
     labels = len(spec.labels)
-    answer = (
-        TensorSpec("label", "INT64", [-1]) if spec.task == "multiclass" else TensorSpec("flags", "BOOL", [-1, labels])
-    )
-    return [TensorSpec("logits", "FP32", [-1, labels]), TensorSpec("probabilities", "FP32", [-1, labels]), answer]
+    if spec.task == "multiclass":
+        answer = [TensorSpec(name, datatype, [-1]) for name, datatype in MULTICLASS_ANSWERS.items()]
+    else:
+        answer = [TensorSpec("flags", "BOOL", [-1, labels])]
+    return [TensorSpec("logits", "FP32", [-1, labels]), TensorSpec("probabilities", "FP32", [-1, labels]), *answer]
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,9 @@ def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray
     """Every output tensor from the logits, with the same activation as /predict."""
     scores = probabilities(spec, logits)
     if spec.task == "multiclass":
-        return {"logits": logits, "probabilities": scores, "label": scores.argmax(axis=1).astype(np.int64)}
+        ood_scores, is_digit = ood_verdict(spec, logits)
+        answer = {"label": scores.argmax(axis=1).astype(np.int64), "is_digit": is_digit, "ood_score": ood_scores}
+        return {"logits": logits, "probabilities": scores, **answer}
     assert spec.thresholds is not None
     return {"logits": logits, "probabilities": scores, "flags": apply_thresholds(scores, spec.thresholds)}
 

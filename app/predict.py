@@ -17,12 +17,19 @@ def probabilities(spec: ModelSpec, logits: np.ndarray) -> np.ndarray:
     return sigmoid(logits)
 
 
+def ood_verdict(spec: ModelSpec, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A multiclass model's out-of-distribution score per image (higher = less like a digit), and is_digit."""
+    assert spec.ood is not None
+    scores = spec.ood.score(logits)
+    return scores, spec.ood.is_digit(scores)
+
+
 async def predict(model: Model, pixels: np.ndarray, options: PredictOptions) -> dict[str, Any]:
     """The response body for a predict request."""
     logits = await model.infer(pixels)
     scores = probabilities(model.spec, logits)
     if model.spec.task == "multiclass":
-        predictions = multiclass_predictions(scores, options.top_k)
+        predictions = multiclass_predictions(scores, options.top_k, *ood_verdict(model.spec, logits))
         if options.explain:
             maps = await explanations(model, pixels, scores)
             for prediction, image, explanation in zip(predictions, pixels, maps, strict=True):
@@ -47,8 +54,10 @@ async def explanations(model: Model, pixels: np.ndarray, scores: np.ndarray) -> 
     return sensitivity_maps(scores[rows, labels], occluded[rows, :, labels], masks)
 
 
-def multiclass_predictions(probabilities: np.ndarray, k: int) -> list[dict[str, Any]]:
-    """One digit per image: the softmax couples the classes so they sum to 1."""
+def multiclass_predictions(
+    probabilities: np.ndarray, k: int, ood_scores: np.ndarray, is_digit: np.ndarray
+) -> list[dict[str, Any]]:
+    """One digit per image: the softmax couples the classes so they sum to 1; is_digit says if it is one at all."""
     labels, top_probabilities = top_k(probabilities, k)
     return [
         {
@@ -56,8 +65,12 @@ def multiclass_predictions(probabilities: np.ndarray, k: int) -> list[dict[str, 
             "probability": row_top[0],
             "probabilities": row,
             "top_k": [{"label": label, "probability": p} for label, p in zip(row_labels, row_top, strict=True)],
+            "is_digit": digit,
+            "ood_score": score,
         }
-        for row, row_labels, row_top in zip(probabilities, labels, top_probabilities, strict=True)
+        for row, row_labels, row_top, digit, score in zip(
+            probabilities, labels, top_probabilities, is_digit, ood_scores, strict=True
+        )
     ]
 
 

@@ -15,6 +15,7 @@ import onnxruntime as ort
 from app.batching import AdaptiveBatcher, BatchingPolicy, run_logits
 from app.errors import ModelLoadError, ModelNotFound, ModelNotReady, quote
 from app.offload import WorkPool
+from app.ood import OodRule
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class ModelSpec:
     labels: tuple[str, ...]
     temperature: float
     thresholds: np.ndarray | None
+    ood: OodRule | None
     sha256: str
     metadata: dict[str, Any]
 
@@ -58,6 +60,7 @@ class ModelSpec:
             if not temperature > 0:
                 raise ModelLoadError(path, f"temperature must be > 0, got {temperature}")
             thresholds = None
+            ood = OodRule.from_metadata(metadata["ood"]) if task == "multiclass" else None
             if task == "multilabel":
                 thresholds = np.asarray(metadata["thresholds"], dtype=np.float32)
                 if thresholds.shape != (len(labels),) or not np.all((thresholds > 0) & (thresholds < 1)):
@@ -73,6 +76,7 @@ class ModelSpec:
                 labels=labels,
                 temperature=temperature,
                 thresholds=thresholds,
+                ood=ood,
                 sha256=str(metadata["onnx_sha256"]).lower(),
                 metadata=metadata,
             )

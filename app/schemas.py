@@ -83,6 +83,11 @@ class MulticlassPrediction(BaseModel):
         min_length=10, max_length=10, description="softmax(logits / T), index = digit; sums to 1"
     )
     top_k: list[LabelProbability] = Field(description="The top_k most probable digits, most probable first")
+    is_digit: bool = Field(description="False when the image does not look like a digit at all (ood_score > threshold)")
+    ood_score: float = Field(
+        description="Out-of-distribution score, -logsumexp(logits): higher = less like a digit; the threshold is in "
+        "the model's metadata (ood.threshold)"
+    )
     logits: list[float] | None = Field(None, description="Raw logits, when return_logits is true")
     explanation: list[list[float]] | None = Field(
         None, description="When explain is true: 28x28, drop of the top class's probability when that region is blanked"
@@ -179,7 +184,9 @@ class V2RequestInput(BaseModel):
 
 
 class V2RequestOutput(BaseModel):
-    name: str = Field(description="logits, probabilities, and label (multiclass) or flags (multilabel)")
+    name: str = Field(
+        description="logits, probabilities, then label, is_digit, ood_score (multiclass) or flags (multilabel)"
+    )
     parameters: dict[str, Any] | None = Field(None, description="binary_data: answer this output as raw bytes")
 
 

@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     for result in results:
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result.card["metrics"].items() if isinstance(v, float))
         print(f"{result.name} ({result.arch}) -> {result.folder}: {scores}")
+        if "ood" in result.card["metrics"]:
+            families = result.card["metrics"]["ood"]["families"].items()
+            print("  not a digit? AUROC / false positives at the threshold: " + ", ".join(
+                f"{name} {figures['auroc']:.4f} / {figures['fpr_at_threshold']:.2%}" for name, figures in families
+            ))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,29 @@ def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: floa
         "nll_before": nll(logits, labels),
         "nll_after": nll(logits, labels, temperature),
         "test_size": int(len(labels)),
+    }
+
+
+def auroc(digit_scores: np.ndarray, outlier_scores: np.ndarray) -> float:
+    """Area under the ROC curve of telling outliers (higher scores) from digits: P(outlier > digit), ties count half."""
+    ordered = np.sort(np.asarray(digit_scores, dtype=np.float64))
+    outlier_scores = np.asarray(outlier_scores, dtype=np.float64)
+    below = np.searchsorted(ordered, outlier_scores, side="left")
+    tied = np.searchsorted(ordered, outlier_scores, side="right") - below
+    return float(np.mean((below + 0.5 * tied) / len(ordered)))
+
+
+def ood_metrics(
+    digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], accepted: Callable[[np.ndarray], np.ndarray]
+) -> dict[str, object]:
+    """Share of test digits kept, and per family its size, AUROC and false-positive rate (outliers taken for digits)."""
+    return {
+        "test_digits_kept": float(np.mean(accepted(digit_scores))),
+        "families": {
+            name: {"size": int(len(scores)), "auroc": auroc(digit_scores, scores),
+                   "fpr_at_threshold": float(np.mean(accepted(scores)))}
+            for name, scores in family_scores.items()
+        },
     }
 
 
@@ -137,4 +161,29 @@ def plot_per_label(metrics: dict[str, object], path: Path) -> None:
     )
     ax.grid(axis="y", alpha=0.3)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _save(fig, path)
+
+
+def plot_ood_histograms(
+    digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], threshold: float, metrics: dict[str, object],
+    path: Path,
+) -> None:
+    """The OOD score of the test digits against each held-out family, with the threshold marked."""
+    columns = 3
+    rows = -(-len(family_scores) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
+    everything = np.concatenate([digit_scores, *family_scores.values()])
+    bins = np.linspace(everything.min(), everything.max(), 60)
+    for ax, (name, scores) in zip(axes.flat, family_scores.items()):
+        figures = metrics["families"][name]
+        ax.hist(digit_scores, bins=bins, density=True, alpha=0.6, label="test digits")
+        ax.hist(scores, bins=bins, density=True, alpha=0.6, color="tab:red", label=name.replace("_", " "))
+        ax.axvline(threshold, color="black", linestyle="--", linewidth=1, label="threshold")
+        ax.set_title(f"{name.replace('_', ' ')}: AUROC {figures['auroc']:.4f}, FPR {figures['fpr_at_threshold']:.2%}")
+        ax.set_xlabel("energy score (higher = less like a digit)")
+        ax.legend(fontsize=7)
+    for ax in axes.flat[len(family_scores):]:
+        ax.axis("off")
+    fig.suptitle(f"mnist-multiclass: out-of-distribution score, threshold keeps {metrics['test_digits_kept']:.2%} "
+                 "of the test digits")
     _save(fig, path)

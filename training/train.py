@@ -14,17 +14,22 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from training import calibrate, evaluate, export
+from app.ood import OodRule, energy_score, fit_threshold
+from training import calibrate, evaluate, export, outliers
 from training.data import CANVAS_SIDE, DIGIT_SIDE, Mnist, make_canvases, shift_digits
 from training.models import BUILDERS
+from training.outlier_exposure import OUTLIER_WEIGHT, DigitAccuracy, OutlierExposureLoss
 
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
-EARLY_STOPPING_PATIENCE = 4
+EARLY_STOPPING_PATIENCE = 6
 TRAIN_SHIFT = {"cnn": 2, "mlp": 0}  # the dense reference net is not shift-invariant; shifts only hurt it
 CANVAS_SPLIT_SIZE = 10_000
 VALIDATION_STREAM = 1_000_001
 TEST_STREAM = 1_000_002
+HELD_OUT_STREAM = 1_000_003
+NEGATIVES_PER_DIGIT = 0.4  # outlier exposure: fresh negatives per epoch, as a share of the training digits
+OOD_KEEP = 0.99  # the threshold keeps this share of the validation digits
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,21 @@ def shifted_digits_epochs(images: np.ndarray, labels: np.ndarray, max_shift: int
     return draw
 
 
+def with_negatives(draw_digits: EpochDraw, count: int, seed: int) -> EpochDraw:
+    """Per epoch: the digits of `draw_digits` mixed with `count` fresh negatives labelled OUTLIER_LABEL."""
+
+    def draw(epoch: int) -> tuple[np.ndarray, np.ndarray]:
+        digits, labels = draw_digits(epoch)
+        negatives = outliers.make_negatives(count, stream_seed(seed, epoch), digits, labels)
+        order = np.random.default_rng(stream_seed(seed, epoch)).permutation(len(digits) + count)
+        return (
+            np.concatenate([digits, negatives])[order],
+            np.concatenate([labels, np.full(count, outliers.OUTLIER_LABEL, dtype=labels.dtype)])[order],
+        )
+
+    return draw
+
+
 def canvas_epochs(images: np.ndarray, labels: np.ndarray, size: int, seed: int) -> EpochDraw:
     """Per epoch: `size` fresh canvases built from the training digits."""
 
@@ -133,10 +153,19 @@ def prepare(
     x_train, y_train = mnist.x_train[:limit], mnist.y_train[:limit]
     if task == "multiclass":
         shift = TRAIN_SHIFT[arch]
-        stream = EpochData(shifted_digits_epochs(x_train, y_train, shift, seed), BATCH_SIZE)
+        negatives = round(NEGATIVES_PER_DIGIT * len(x_train))
+        digits = shifted_digits_epochs(x_train, y_train, shift, seed)
+        stream = EpochData(with_negatives(digits, negatives, seed), BATCH_SIZE)
         validation, test = Split(mnist.x_val, mnist.y_val), Split(mnist.x_test, mnist.y_test)
         augmentation = f"random shift up to {shift} px, redrawn every epoch" if shift else "none"
-        described: dict[str, object] = {"augmentation": augmentation}
+        described: dict[str, object] = {
+            "augmentation": augmentation,
+            "outlier_exposure": {
+                "negatives_per_epoch": negatives, "letters": False,
+                "kinds": [*outliers.NEGATIVE_KINDS, *outliers.DIGIT_NEGATIVE_KINDS],
+                "loss_on_negatives": f"{OUTLIER_WEIGHT} x cross-entropy to the uniform distribution",
+            },
+        }
     else:
         stream = EpochData(canvas_epochs(x_train, y_train, len(x_train), seed), BATCH_SIZE)
         seeds = {"validation": stream_seed(seed, VALIDATION_STREAM), "test": stream_seed(seed, TEST_STREAM)}
@@ -150,8 +179,7 @@ def compile_model(task: str, arch: str, steps: int) -> keras.Model:
     """Build the network and attach the from-logits loss, a cosine-decayed Adam and a logits-aware metric."""
     model = BUILDERS[(task, arch)]()
     if task == "multiclass":
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        loss, metric = OutlierExposureLoss(), DigitAccuracy()
     else:
         loss = keras.losses.BinaryCrossentropy(from_logits=True)
         metric = keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)  # logit 0 = probability 0.5
@@ -170,7 +198,17 @@ def calibrate_and_score(
     if task == "multiclass":
         temperature = calibrate.fit_temperature(val_logits, validation.y)
         metrics = evaluate.multiclass_metrics(test_logits, test.y, temperature)
-        return {"temperature": temperature}, metrics, lambda logits: logits.argmax(axis=-1)[:, None]
+        rule = OodRule("energy", 1.0, fit_threshold(energy_score(val_logits), OOD_KEEP))
+        ood = {
+            "score": rule.kind, "temperature": rule.temperature, "threshold": rule.threshold,
+            "rule": "is_digit = -T * logsumexp(logits / T) <= threshold", "fitted_on": "validation",
+            "validation_digits_kept": OOD_KEEP,
+        }
+
+        def label_and_is_digit(logits: np.ndarray) -> np.ndarray:
+            return np.column_stack([logits.argmax(axis=-1), rule.is_digit(rule.score(logits))])
+
+        return {"temperature": temperature, "ood": ood}, metrics, label_and_is_digit
     thresholds = calibrate.fit_thresholds(calibrate.sigmoid(val_logits), validation.y)
 
     def flags(logits: np.ndarray) -> np.ndarray:
@@ -180,9 +218,24 @@ def calibrate_and_score(
     return calibration, evaluate.multilabel_metrics(flags(test_logits), test.y), flags
 
 
+def measure_ood(
+    model: keras.Model, mnist: Mnist, seed: int, rule: OodRule, test_logits: np.ndarray
+) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    """The OOD figures on the held-out families (test digits against each), and each family's scores."""
+    fonts = outliers.font_files()
+    families = outliers.held_out_families(mnist, stream_seed(seed, HELD_OUT_STREAM), fonts)
+    scores = {
+        name: rule.score(model.predict(images.astype(np.float32), batch_size=1000, verbose=0))
+        for name, images in families.items()
+    }
+    metrics = evaluate.ood_metrics(rule.score(test_logits), scores, rule.is_digit)
+    described = {"letter_fonts": [path.stem for path in fonts], "held_out_seed": stream_seed(seed, HELD_OUT_STREAM)}
+    return metrics | described, scores
+
+
 def write_figures(
     task: str, history: dict[str, list[float]], test_logits: np.ndarray, test: Split,
-    card: dict[str, object], folder: Path,
+    card: dict[str, object], folder: Path, family_scores: dict[str, np.ndarray],
 ) -> None:
     """The report PNGs next to the model."""
     title = f"{card['name']} ({card['training']['arch']})"
@@ -194,6 +247,10 @@ def write_figures(
             calibrate.reliability(calibrate.softmax(test_logits), test.y),
             calibrate.reliability(calibrate.softmax(test_logits, temperature), test.y),
             temperature, folder / "reliability.png",
+        )
+        rule = OodRule.from_metadata(card["ood"])
+        evaluate.plot_ood_histograms(
+            rule.score(test_logits), family_scores, rule.threshold, card["metrics"]["ood"], folder / "ood_scores.png"
         )
     else:
         evaluate.plot_per_label(card["metrics"], folder / "per_label_f1.png")
@@ -222,6 +279,10 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
     val_logits = model.predict(validation.x.astype(np.float32), batch_size=1000, verbose=0)
     test_logits = model.predict(test.x.astype(np.float32), batch_size=1000, verbose=0)
     calibration, metrics, decide = calibrate_and_score(config.task, val_logits, validation, test_logits, test)
+    family_scores: dict[str, np.ndarray] = {}
+    if config.task == "multiclass":
+        rule = OodRule.from_metadata(calibration["ood"])
+        metrics["ood"], family_scores = measure_ood(model, mnist, config.seed, rule, test_logits)
     with tempfile.TemporaryDirectory(prefix=f"{task.name}-") as staging_name:
         staging = Path(staging_name)
         onnx_path = staging / "model.onnx"
@@ -235,7 +296,8 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
             )
         training = {
             "command": config.command, "seed": config.seed, "arch": config.arch, "epochs": config.epochs,
-            "epochs_run": len(history["loss"]), "batch_size": BATCH_SIZE,
+            "epochs_run": len(history["loss"]), "early_stopping_patience": EARLY_STOPPING_PATIENCE,
+            "batch_size": BATCH_SIZE,
             "optimizer": f"adam, cosine decay from {LEARNING_RATE}",
             "loss": f"{type(model.loss).__name__}(from_logits=True)", "parameters": model.count_params(),
             "calibrated_on": "validation", **described, "parity_max_abs_diff": parity.max_abs_diff,
@@ -245,7 +307,7 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
             name=task.name, task=config.task, activation=task.activation, side=task.side,
             calibration=calibration, metrics=metrics, training=training, onnx_path=onnx_path,
         )
-        write_figures(config.task, history, test_logits, test, card, staging)
+        write_figures(config.task, history, test_logits, test, card, staging, family_scores)
         (staging / "model.json").write_text(json.dumps(card, indent=2) + "\n")
         folder = config.out / task.name
         export.install(staging, folder)

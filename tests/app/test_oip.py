@@ -68,13 +68,15 @@ def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
     decoded = {}
     for output in header["outputs"]:
         size = output["parameters"]["binary_data_size"]
-        dtype = {"FP32": "<f4", "INT64": "<i8"}[output["datatype"]]
+        dtype = {"FP32": "<f4", "INT64": "<i8", "BOOL": "?"}[output["datatype"]]
         decoded[output["name"]] = np.frombuffer(content[offset : offset + size], dtype=dtype).reshape(output["shape"])
         offset += size
     assert offset == len(content)
     np.testing.assert_array_equal(decoded["logits"], logits)
     np.testing.assert_array_equal(decoded["label"], logits.argmax(axis=1))
     np.testing.assert_allclose(decoded["probabilities"].sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(decoded["ood_score"], -np.log(np.exp(logits.astype(np.float64)).sum(axis=1)), rtol=1e-6)
+    np.testing.assert_array_equal(decoded["is_digit"], decoded["ood_score"] <= spec.ood.threshold)
 
 
 @pytest.mark.parametrize(

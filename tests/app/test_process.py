@@ -19,6 +19,17 @@ def test_the_started_process_classifies_a_real_digit(server: str, test_digits: t
     assert httpx.post(f"{server}/predict/multiclass", json={"instances": [np.zeros(784).tolist()]}).status_code == 200
 
 
+def test_the_started_process_tells_digits_from_blank_and_noise(server: str, test_digits: tuple) -> None:
+    blank = [np.zeros((28, 28)), np.full((28, 28), 255)]
+    noise = list(np.random.default_rng(1).integers(0, 256, size=(4, 28, 28)))
+    digits = list(test_digits[0][:20])
+    instances = [image.tolist() for image in blank + noise + digits]
+    response = httpx.post(f"{server}/predict/multiclass", json={"instances": instances})
+    assert response.status_code == 200
+    verdicts = [prediction["is_digit"] for prediction in response.json()["predictions"]]
+    assert verdicts == [False] * 6 + [True] * 20
+
+
 def test_a_corrupt_model_stops_start_up_with_one_clear_line(models_dir: Path) -> None:
     onnx_file = models_dir / "mnist-multilabel" / "model.onnx"
     onnx_file.write_bytes(onnx_file.read_bytes()[:1000])

@@ -62,6 +62,9 @@ def test_a_missing_onnx_file_is_refused(models_dir: Path) -> None:
         (lambda meta: meta.update(task="regression"), "task must be multiclass or multilabel"),
         (lambda meta: meta.update(activation="sigmoid"), "needs activation 'softmax'"),
         (lambda meta: meta.update(temperature=0), "temperature must be > 0"),
+        (lambda meta: meta.pop("ood"), "missing key 'ood'"),
+        (lambda meta: meta["ood"].update(score="softmax"), "ood score must be one of energy"),
+        (lambda meta: meta["ood"].update(threshold="high"), "malformed metadata"),
         (lambda meta: meta["input"].update(name="image"), "has no input 'image'"),
     ],
 )

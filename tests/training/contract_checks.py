@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ import onnxruntime as ort
 SIDES = {"mnist-multiclass": 28, "mnist-multilabel": 56}
 TASKS = {"mnist-multiclass": ("multiclass", "softmax"), "mnist-multilabel": ("multilabel", "sigmoid")}
 FIGURES = {
-    "mnist-multiclass": ["training_curves.png", "confusion_matrix.png", "reliability.png"],
+    "mnist-multiclass": ["training_curves.png", "confusion_matrix.png", "reliability.png", "ood_scores.png"],
     "mnist-multilabel": ["training_curves.png", "per_label_f1.png"],
 }
+OOD_FAMILIES = {"uniform_noise", "gaussian_noise", "strokes", "blank", "inverted_digits"}
 TOOLS = ["tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "numpy"]
 MAX_ONNX_BYTES = 2 * 1024 * 1024
 
@@ -39,6 +41,7 @@ def check_model_folder(folder: Path, name: str) -> dict:
     assert all(0 <= card["metrics"][metric] <= 1 for metric in fractions)
     if task == "multiclass":
         assert card["metrics"]["nll_before"] > 0 and card["metrics"]["nll_after"] > 0
+        check_ood(card)
     if task == "multilabel":
         assert [row["label"] for row in card["metrics"]["per_label"]] == card["labels"]
     assert card["training"]["command"].startswith("python -m training")
@@ -54,6 +57,19 @@ def check_model_folder(folder: Path, name: str) -> dict:
     assert graph_input.shape == ["batch", side, side]  # a named, dynamic batch axis
     assert graph_output.name == "logits" and graph_output.shape == ["batch", 10]
     return card
+
+
+def check_ood(card: dict) -> None:
+    """The multiclass OOD rule the service reads, and the held-out figures the training measured."""
+    ood = card["ood"]
+    assert ood["score"] == "energy" and ood["temperature"] > 0 and math.isfinite(ood["threshold"])
+    assert ood["fitted_on"] == "validation" and ood["validation_digits_kept"] == 0.99
+    assert "letters" not in "".join(card["training"]["outlier_exposure"]["kinds"])
+    measured = card["metrics"]["ood"]
+    assert 0.9 <= measured["test_digits_kept"] <= 1
+    assert OOD_FAMILIES <= measured["families"].keys()
+    for figures in measured["families"].values():
+        assert figures["size"] > 0 and 0 <= figures["auroc"] <= 1 and 0 <= figures["fpr_at_threshold"] <= 1
 
 
 def onnx_logits(folder: Path, pixels: np.ndarray) -> np.ndarray:

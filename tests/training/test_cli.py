@@ -68,7 +68,9 @@ def test_small_end_to_end_run_ships_complete_models(tmp_path: Path, mnist: Mnist
         assert card["training"]["seed"] == 1 and card["training"]["train_size"] == 2000
         assert "--limit 2000" in card["training"]["command"]
     logits = onnx_logits(out / "mnist-multiclass", mnist.x_test[:500])
-    assert np.mean(logits.argmax(axis=1) == mnist.y_test[:500]) > 0.5  # two short epochs already learn something
+    # two short epochs already learn something: chance is 0.1; with outlier exposure (28 % of each tiny epoch
+    # is generated non-digits) this run lands near 0.45, the full run at 0.994
+    assert np.mean(logits.argmax(axis=1) == mnist.y_test[:500]) > 0.3
     assert snapshot(SHIPPED) == before
 
 

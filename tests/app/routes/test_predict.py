@@ -52,6 +52,30 @@ def test_probabilities_are_softmax_of_logits_over_temperature(client: TestClient
         assert [entry["label"] for entry in prediction["top_k"]] == list(np.argsort(-expected, kind="stable"))
 
 
+def test_each_prediction_says_whether_it_is_a_digit(client: TestClient, test_digits: tuple) -> None:
+    digits = test_digits[0][:200]
+    blank = np.stack([np.zeros((28, 28)), np.full((28, 28), 255)])
+    noise = np.random.default_rng(0).integers(0, 256, size=(10, 28, 28))
+    body = client.post(
+        MULTICLASS, json={"instances": np.concatenate([digits, blank, noise]).tolist(), "return_logits": True}
+    ).json()
+    threshold = client.get("/models/mnist-multiclass").json()["ood"]["threshold"]
+    predictions = body["predictions"]
+    for prediction in predictions:
+        logits = np.array(prediction["logits"], dtype=np.float64)
+        assert prediction["ood_score"] == pytest.approx(-np.log(np.exp(logits).sum()), rel=1e-5, abs=1e-5)
+        assert prediction["is_digit"] == (prediction["ood_score"] <= threshold)
+        assert sum(prediction["probabilities"]) == pytest.approx(1.0, abs=1e-5)  # the label still answers
+    assert np.mean([p["is_digit"] for p in predictions[:200]]) >= 0.97
+    assert not any(p["is_digit"] for p in predictions[200:])
+
+
+def test_an_empty_upload_is_not_a_digit(client: TestClient) -> None:
+    files = [("file", ("white.png", png_bytes(np.full((64, 64), 255)), "image/png"))]
+    prediction = client.post(MULTICLASS, files=files).json()["predictions"][0]
+    assert prediction["is_digit"] is False and isinstance(prediction["ood_score"], float)
+
+
 def test_real_digits_as_png_uploads_and_b64(client: TestClient, test_digits: tuple) -> None:
     images, labels = test_digits[0][:40], test_digits[1][:40]
     files = [("file", (f"{i}.png", png_bytes(image), "image/png")) for i, image in enumerate(images)]

@@ -56,6 +56,7 @@ def test_infer_matches_predict_for_real_digits(
         MULTICLASS, [pixels_input(images.astype(np.float32), binary)], outputs=outputs, request_id="req-7"
     )
     assert result.get_response()["id"] == "req-7"
+    assert [output["name"] for output in result.get_response()["outputs"]] == ["probabilities", "label", "logits"]
     probabilities = result.as_numpy("probabilities")
     assert probabilities.shape == (32, 10) and probabilities.dtype == np.float32
     assert np.mean(result.as_numpy("label") == labels) >= 0.95
@@ -75,6 +76,25 @@ def test_infer_multilabel_flags_with_uint8_and_all_outputs(
     flags = result.as_numpy("flags")
     assert flags.dtype == np.bool_ and flags.shape == (20, 10)
     assert np.mean((flags == targets.astype(bool)).all(axis=1)) >= 0.85
+
+
+def test_multiclass_metadata_and_infer_say_whether_it_is_a_digit(
+    triton_client: triton.InferenceServerClient, server: str, test_digits: tuple
+) -> None:
+    outputs = {output["name"]: output for output in triton_client.get_model_metadata(MULTICLASS)["outputs"]}
+    assert outputs["is_digit"] == {"name": "is_digit", "datatype": "BOOL", "shape": [-1]}
+    assert outputs["ood_score"] == {"name": "ood_score", "datatype": "FP32", "shape": [-1]}
+    noise = np.random.default_rng(0).integers(0, 256, size=(2, 28, 28), dtype=np.uint8)
+    images = np.concatenate([test_digits[0][:8], np.zeros((1, 28, 28), np.uint8), noise])
+    result = triton_client.infer(MULTICLASS, [pixels_input(images)])
+    names = [output["name"] for output in result.get_response()["outputs"]]
+    assert names == ["logits", "probabilities", "label", "is_digit", "ood_score"]
+    is_digit, scores = result.as_numpy("is_digit"), result.as_numpy("ood_score")
+    assert is_digit.dtype == np.bool_ and scores.dtype == np.float32 and scores.shape == (11,)
+    assert is_digit.tolist() == [True] * 8 + [False] * 3
+    predicted = httpx.post(f"{server}/predict/multiclass", json={"instances": images.tolist()}).json()["predictions"]
+    assert [p["is_digit"] for p in predicted] == is_digit.tolist()
+    np.testing.assert_allclose(scores, [p["ood_score"] for p in predicted], rtol=1e-6)
 
 
 def test_bad_input_raises_inference_server_exception(triton_client: triton.InferenceServerClient) -> None:

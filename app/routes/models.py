@@ -12,7 +12,7 @@ router = APIRouter(tags=["models"])
 @router.get("/models", response_model=ModelList, responses={503: {"model": ErrorResponse}})
 async def list_models(registry: RegistryDep) -> JSONResponse:
     """The metadata of every loaded model."""
-    return JSONResponse({"models": [registry.get(name).spec.metadata for name in registry.names()]})
+    return JSONResponse({"models": [model.spec.metadata for model in registry.models()]})
 
 
 @router.get(

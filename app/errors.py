@@ -61,10 +61,15 @@ class ModelLoadError(Exception):
 
 
 def error_response(request: Request, status_code: int, message: str) -> JSONResponse:
-    """The error body of the protocol the request spoke."""
+    """The error body of the protocol the request spoke, with the request's id."""
+    request_id = request.scope.get("state", {}).get("request_id")
     if request.url.path.startswith(V2_PREFIX):
-        return JSONResponse({"error": message}, status_code=400 if status_code == 422 else status_code)
-    return JSONResponse({"detail": message}, status_code=status_code)
+        body, status_code = {"error": message}, 400 if status_code == 422 else status_code
+    else:
+        body = {"detail": message}
+    if request_id is not None:
+        body["request_id"] = request_id
+    return JSONResponse(body, status_code=status_code)
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:

@@ -8,27 +8,35 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.auth import KeyRing
 from app.config import Settings
 from app.errors import install_error_handlers
+from app.lifecycle import install_signal_handlers
 from app.limits import BodySizeLimitMiddleware
 from app.metrics import Metrics, RequestMetricsMiddleware
+from app.middleware.auth import ApiKeyMiddleware
+from app.middleware.request_context import ServiceApp
 from app.registry import ModelRegistry
-from app.routes import health, models, predict, v2
+from app.reload import Reloader
+from app.routes import admin, health, models, predict, v2
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load and verify every model before serving (unless `python -m app` already did)."""
+    """Load and verify every model before serving (unless `python -m app` already did); handle signals."""
     registry: ModelRegistry = app.state.registry
     if not registry.ready:
         registry.load()
+    install_signal_handlers(app)
+    app.state.metrics.workers_ready.set(1)
     yield
+    app.state.metrics.worker_stopped()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service, with its registry not loaded yet (the lifespan loads it)."""
+    """The service, with its registry not loaded yet (the lifespan loads it); KeyFileError if API_KEYS_FILE is bad."""
     settings = settings or Settings()
-    app = FastAPI(
+    app = ServiceApp(
         title="Digit inference service",
         version=__version__,
         description="MNIST digits over HTTP: softmax for 'which digit?', sigmoid per label for 'which digits?'.",
@@ -42,11 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = ModelRegistry(
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching
     )
+    keys = KeyRing(settings.api_key, settings.api_keys_file)
+    app.state.reloader = Reloader(app.state.registry, keys)
+    app.state.draining = False
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
-    for router in (models.router, health.router, v2.router):
+    for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

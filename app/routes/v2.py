@@ -14,6 +14,8 @@ from starlette.responses import Response
 from app import __version__
 from app.deps import RegistryDep
 from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge
+from app.lifecycle import check_not_draining
+from app.middleware.request_context import note_model
 from app.oip import (
     compute_outputs,
     encode_infer_response,
@@ -65,8 +67,9 @@ async def server_live() -> JSONResponse:
 
 
 @router.get("/health/ready", response_model=V2Ready)
-async def server_ready(registry: RegistryDep) -> JSONResponse:
-    """200 once every model is loaded and verified, else 503."""
+async def server_ready(request: Request, registry: RegistryDep) -> JSONResponse:
+    """200 once every model is loaded and verified, else 503 (also from the moment a stop signal arrives)."""
+    check_not_draining(request.app)
     if not registry.ready:
         raise ModelNotReady("models are not loaded yet")
     return JSONResponse({"ready": True})
@@ -143,6 +146,7 @@ async def infer(request: Request) -> Response:
     body = _decompressed(await request.body(), request.headers.get("content-encoding"), state.settings.max_body_bytes)
     infer_request = parse_infer_request(body, _header_length(request), model.spec, state.settings.max_batch)
     state.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
+    note_model(request, model.spec, len(infer_request.pixels))
     logits = await model.infer(infer_request.pixels)
     content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
     if json_length is None:

@@ -1,0 +1,27 @@
+"""Operator routes (ADMIN_KEY only; see app.middleware.auth)."""
+
+from fastapi import APIRouter
+
+from app.deps import ReloaderDep
+from app.reload import ReloadFailed
+from app.responses import JSONResponse
+from app.schemas import ErrorResponse, ReloadRecord
+
+router = APIRouter(prefix="/admin", tags=["operations"])
+
+
+@router.post(
+    "/reload",
+    response_model=ReloadRecord,
+    responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+)
+async def reload(reloader: ReloaderDep) -> JSONResponse:
+    """Verify the repository's models (sha256, signature, probe inference) and swap them in; re-read API_KEYS_FILE.
+
+    On failure (422) the previous models and keys keep serving. Requests in flight finish on the
+    model they started with.
+    """
+    record = await reloader.reload("POST /admin/reload")
+    if record["error"] is not None:
+        raise ReloadFailed(f"reload failed, the previous models still serve: {record['error']}")
+    return JSONResponse(record)

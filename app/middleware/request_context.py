@@ -38,6 +38,17 @@ def note_model(request: Request, spec: ModelSpec, instances: int) -> None:
     state["instances"] = instances
 
 
+def _access_message(fields: dict[str, Any]) -> str:
+    """The access line as text: `client "METHOD route" status duration id=... [model=name:version instances=N]`."""
+    message = (
+        f'{fields["client"]} "{fields["method"]} {fields["route"]}" {fields["status"]} '
+        f'{fields["duration_ms"]:.2f} ms id={fields["request_id"]}'
+    )
+    if fields["model"] is not None:
+        message += f' model={fields["model"]}:{fields["model_version"]} instances={fields["instances"]}'
+    return message
+
+
 class RequestContextMiddleware:
     """Gives each request an id (echoed in X-Request-ID), logs one line per request and each failure."""
 
@@ -71,12 +82,7 @@ class RequestContextMiddleware:
         else:
             if self.access_log:
                 fields = self._fields(scope, status, start)
-                access_logger.info(
-                    '%s "%s %s" %d %.2f ms id=%s model=%s:%s instances=%s',
-                    fields["client"], fields["method"], fields["route"], status, fields["duration_ms"],
-                    request_id, fields["model"], fields["model_version"], fields["instances"],
-                    extra={FIELDS_ATTRIBUTE: fields},
-                )
+                access_logger.info(_access_message(fields), extra={FIELDS_ATTRIBUTE: fields})
 
     @staticmethod
     def _fields(scope: Scope, status: int, start: float) -> dict[str, Any]:

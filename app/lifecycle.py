@@ -7,6 +7,7 @@ not know: readiness turns 503 at the signal, and SIGHUP reloads instead of killi
 """
 
 import asyncio
+import os
 import signal
 import threading
 from collections.abc import Callable
@@ -30,6 +31,12 @@ def check_not_draining(app: FastAPI) -> None:
     """Raise ShuttingDown once the process is stopping (readiness answers 503 from then on)."""
     if app.state.draining:
         raise ShuttingDown("shutting down: finishing requests in flight")
+
+
+def reload_other_workers(app: FastAPI) -> None:
+    """With WORKERS > 1, have the supervisor (app.server) send SIGHUP to every worker so all reload."""
+    if app.state.settings.workers > 1:
+        os.kill(os.getppid(), signal.SIGHUP)
 
 
 def install_signal_handlers(app: FastAPI) -> None:

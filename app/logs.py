@@ -16,22 +16,23 @@ def _time(record: logging.LogRecord) -> str:
 
 
 class TextFormatter(logging.Formatter):
-    """`time level logger: message`, then the traceback if there is one."""
+    """`time level [pid] logger: message`, then the traceback if there is one."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        super().__init__("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
         return _time(record)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, the record's fields, the traceback."""
+    """One JSON object per line: time, level, pid, logger, message, the record's fields, the traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": _time(record),
             "level": record.levelname.lower(),
+            "pid": record.process,
             "logger": record.name,
             "message": record.getMessage(),
             **getattr(record, FIELDS_ATTRIBUTE, {}),

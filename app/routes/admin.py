@@ -1,8 +1,9 @@
 """Operator routes (ADMIN_KEY only; see app.middleware.auth)."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from app.deps import ReloaderDep
+from app.lifecycle import reload_other_workers
 from app.reload import ReloadFailed
 from app.responses import JSONResponse
 from app.schemas import ErrorResponse, ReloadRecord
@@ -15,13 +16,14 @@ router = APIRouter(prefix="/admin", tags=["operations"])
     response_model=ReloadRecord,
     responses={401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
 )
-async def reload(reloader: ReloaderDep) -> JSONResponse:
+async def reload(request: Request, reloader: ReloaderDep) -> JSONResponse:
     """Verify the repository's models (sha256, signature, probe inference) and swap them in; re-read API_KEYS_FILE.
 
     On failure (422) the previous models and keys keep serving. Requests in flight finish on the
-    model they started with.
+    model they started with. With several workers, this one answers; the others reload on SIGHUP.
     """
     record = await reloader.reload("POST /admin/reload")
+    reload_other_workers(request.app)
     if record["error"] is not None:
         raise ReloadFailed(f"reload failed, the previous models still serve: {record['error']}")
     return JSONResponse(record)

@@ -39,9 +39,9 @@ def note_model(request: Request, spec: ModelSpec, instances: int) -> None:
 
 
 def _access_message(fields: dict[str, Any]) -> str:
-    """The access line as text: `client "METHOD route" status duration id=... [model=name:version instances=N]`."""
+    """The access line as text: `client "METHOD path" status duration id=... [model=name:version instances=N]`."""
     message = (
-        f'{fields["client"]} "{fields["method"]} {fields["route"]}" {fields["status"]} '
+        f'{fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]} '
         f'{fields["duration_ms"]:.2f} ms id={fields["request_id"]}'
     )
     if fields["model"] is not None:
@@ -92,6 +92,7 @@ class RequestContextMiddleware:
             "request_id": state["request_id"],
             "method": scope["method"],
             "route": getattr(scope.get("route"), "path", UNMATCHED_ROUTE),
+            "path": scope["path"],
             "status": status,
             "duration_ms": round((time.perf_counter() - start) * 1000, 3),
             "instances": state.get("instances"),

@@ -51,6 +51,9 @@ def test_a_missing_or_wrong_key_gets_401_in_the_route_error_style(
 def test_probes_metrics_and_the_page_need_no_key(keyed_client: TestClient) -> None:
     for path in ("/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready", "/docs", "/openapi.json"):
         assert keyed_client.get(path).status_code == 200, path
+    schema = keyed_client.get("/openapi.json").json()  # so the docs page's Authorize button sends the key
+    assert schema["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert schema["security"] == [{"bearer": []}]
 
 
 def test_with_a_key_the_answer_is_the_same_as_without_keys(keyed_client: TestClient, client: TestClient) -> None:

@@ -41,15 +41,15 @@ class Reloader:
         if error is None:
             logger.info("reload (%s) ok: %s", trigger, self.last["models"])
         else:
-            logger.error("reload (%s) failed, previous models and keys still serve: %s", trigger, error)
+            logger.error("reload (%s) failed: %s", trigger, error)
         return self.last
 
     def _reload(self) -> str | None:
         """None on success, else what failed; each part keeps its previous state when it fails."""
         errors = []
-        for part in (self._registry.load, self._keys.reload):
+        for part, load in (("models", self._registry.load), ("API keys", self._keys.reload)):
             try:
-                part()
+                load()
             except (ModelLoadError, KeyFileError) as error:
-                errors.append(str(error))
+                errors.append(f"{part} unchanged: {error}")
         return "; ".join(errors) or None

@@ -106,7 +106,7 @@ class ErrorResponse(BaseModel):
 class ReloadRecord(BaseModel):
     time: str = Field(description="When the reload finished (UTC, ISO 8601)")
     trigger: str = Field(description="What asked for it: POST /admin/reload or SIGHUP")
-    result: str = Field(description="ok, or failed (then the previous models still serve)")
+    result: str = Field(description="ok, or failed (then what failed, models or keys, is unchanged)")
     error: str | None = Field(description="What failed, naming the file")
     models: dict[str, str] = Field(description="Name and version of each model serving after it")
 

@@ -19,11 +19,11 @@ router = APIRouter(prefix="/admin", tags=["operations"])
 async def reload(request: Request, reloader: ReloaderDep) -> JSONResponse:
     """Verify the repository's models (sha256, signature, probe inference) and swap them in; re-read API_KEYS_FILE.
 
-    On failure (422) the previous models and keys keep serving. Requests in flight finish on the
+    On failure (422) what failed (models or keys) keeps serving as before. Requests in flight finish on the
     model they started with. With several workers, this one answers; the others reload on SIGHUP.
     """
     record = await reloader.reload("POST /admin/reload")
     reload_other_workers(request.app)
     if record["error"] is not None:
-        raise ReloadFailed(f"reload failed, the previous models still serve: {record['error']}")
+        raise ReloadFailed(f"reload failed: {record['error']}")
     return JSONResponse(record)

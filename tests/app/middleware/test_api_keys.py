@@ -105,3 +105,14 @@ def test_an_unreadable_keys_file_stops_start_up_with_one_clear_line(tmp_path: Pa
     assert process.returncode == 2
     assert stderr.strip().splitlines() == [stderr.strip()]
     assert stderr.startswith("error: cannot start: API_KEYS_FILE") and "absent" in stderr
+
+
+def test_a_reload_with_a_broken_keys_file_keeps_the_old_keys_and_says_so(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys"
+    keys_file.write_text("first\n")
+    with TestClient(create_app(make_settings(api_keys_file=keys_file, admin_key="admin-secret"))) as client:
+        keys_file.write_text("# nothing\n")
+        failed = client.post("/admin/reload", headers={"Authorization": "Bearer admin-secret"})
+        assert failed.status_code == 422 and "API keys unchanged" in failed.json()["detail"]
+        assert "models unchanged" not in failed.json()["detail"]
+        assert client.get("/models", headers={"Authorization": "Bearer first"}).status_code == 200

@@ -50,7 +50,7 @@ def test_admin_reload_reaches_every_worker(models_dir: Path) -> None:
         card_path.write_text(card_path.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
         reload = httpx.post(f"{url}/admin/reload", headers={"Authorization": "Bearer admin-secret"})
         assert reload.json()["models"]["mnist-multilabel"] == "1.0.1"
-        time.sleep(2)  # the other worker reloads on the SIGHUP the supervisor forwards
+        time.sleep(5)  # the other worker reloads on the SIGHUP the supervisor forwards
     finally:
         process.terminate()
         _, stderr = process.communicate(timeout=30)

@@ -8,6 +8,7 @@ request's latency counts from when it was due). The mix: both predict endpoints,
 - 0 unexpected statuses (and 0 connection errors);
 - resident memory grows at most 10 % over its size at the end of the warm-up;
 - p99 is stable: the last third's p99 is at most 2x the first third's (after the warm-up).
+It also prints the service's CPU time per request by window, which neighbours barely move.
 One worker pinned to core 0, this generator on core 1. Writes bench/results/soak-latest.json.
 """
 
@@ -143,10 +144,17 @@ async def drive(port: int, kinds: list[Kind], seconds: float, rate: float | None
     return samples
 
 
-async def sample_rss(pid: int, every_s: float, rss: list[tuple[float, float]], stop: asyncio.Event) -> None:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sample_process(pid: int, every_s: float, usage: list[tuple[float, float, float]], stop: asyncio.Event) -> None:
+    """Every `every_s`: (seconds since start, resident MB, CPU seconds used) of the service."""
     start = time.monotonic()
     while not stop.is_set():
-        rss.append((time.monotonic() - start, rss_mb(pid)))
+        usage.append((time.monotonic() - start, rss_mb(pid), cpu_seconds(pid)))
         try:
             await asyncio.wait_for(stop.wait(), every_s)
         except TimeoutError:
@@ -154,13 +162,13 @@ async def sample_rss(pid: int, every_s: float, rss: list[tuple[float, float]], s
 
 
 async def soak(port: int, pid: int, kinds: list[Kind], seconds: float, rate: float) -> tuple[list[Sample], list]:
-    rss: list[tuple[float, float]] = []
+    usage: list[tuple[float, float, float]] = []
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(pid, 1.0, rss, stop))
+    sampler = asyncio.create_task(sample_process(pid, 1.0, usage, stop))
     samples = await drive(port, kinds, seconds, rate)
     stop.set()
     await sampler
-    return samples, rss
+    return samples, usage
 
 
 def p99(latencies: list[float]) -> float:
@@ -191,11 +199,11 @@ def main() -> int:
         rate = LOAD_SHARE * max_rate
         print(f"most this generator gets through: {max_rate:,.0f} requests/s; soaking at {rate:,.0f}/s "
               f"for {args.seconds:.0f} s", flush=True)  # fmt: skip
-        samples, rss = asyncio.run(soak(port, process.pid, kinds, args.seconds, rate))
+        samples, usage = asyncio.run(soak(port, process.pid, kinds, args.seconds, rate))
     finally:
         process.terminate()
         process.wait(timeout=60)
-    return report(kinds, samples, rss, args.seconds, max_rate, rate)
+    return report(kinds, samples, usage, args.seconds, max_rate, rate)
 
 
 def ready(port: int) -> bool:
@@ -214,8 +222,12 @@ def ready(port: int) -> bool:
         return False
 
 
-def report(kinds: list[Kind], samples: list[Sample], rss: list, seconds: float, max_rate: float, rate: float) -> int:
-    """Print the figures and the three checks; 0 when all pass."""
+def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float, max_rate: float, rate: float) -> int:
+    """Print the figures and the three checks; 0 when all pass.
+
+    Also the service's CPU time per request by window: unlike latency, neighbours on a shared
+    machine barely move it, so a flat line there says the service itself does not slow down.
+    """
     warm_up = max(10.0, seconds / 10)
     unexpected = [s for s in samples if s.status != kinds[s.kind].expected]
     measured = [s for s in samples if s.at_s >= warm_up]
@@ -224,9 +236,15 @@ def report(kinds: list[Kind], samples: list[Sample], rss: list, seconds: float, 
         p99([s.latency_ms for s in measured if warm_up + i * window_s <= s.at_s < warm_up + (i + 1) * window_s])
         for i in range(WINDOWS)
     ]
-    rss_after_warm_up = [mb for at, mb in rss if at >= warm_up]
+    rss_after_warm_up = [mb for at, mb, _ in usage if at >= warm_up]
     rss_at_warm_up, rss_peak = rss_after_warm_up[0], max(rss_after_warm_up)
     growth = rss_peak / rss_at_warm_up - 1
+    window_cpu = []
+    for i in range(WINDOWS):
+        begin, end = warm_up + i * window_s, warm_up + (i + 1) * window_s
+        inside = [(at, cpu) for at, _, cpu in usage if begin <= at <= end]
+        served = sum(1 for s in measured if len(inside) > 1 and inside[0][0] <= s.at_s < inside[-1][0])
+        window_cpu.append((inside[-1][1] - inside[0][1]) * 1000 / served if served else float("nan"))
     third_s = (seconds - warm_up) / 3
     first_p99 = p99([s.latency_ms for s in measured if s.at_s < warm_up + third_s])
     last_p99 = p99([s.latency_ms for s in measured if s.at_s >= seconds - third_s])
@@ -252,6 +270,7 @@ def report(kinds: list[Kind], samples: list[Sample], rss: list, seconds: float, 
     all_latencies = [s.latency_ms for s in measured]
     print(f"| all, after warm-up | | | {len(all_latencies):,} | {float(np.median(all_latencies)):.2f} | "
           f"{p99(all_latencies):.2f} |\n")  # fmt: skip
+    print(f"service CPU per request by {window_s:.0f} s window: {', '.join(f'{v:.3f}' for v in window_cpu)} ms")
     for name, (ok, detail) in checks.items():
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
     for sample in unexpected[:10]:
@@ -260,7 +279,8 @@ def report(kinds: list[Kind], samples: list[Sample], rss: list, seconds: float, 
     out.mkdir(exist_ok=True)
     (out / "soak-latest.json").write_text(json.dumps({
         "seconds": seconds, "max_rate": max_rate, "rate": rate, "requests": len(samples),
-        "unexpected": len(unexpected), "rss_mb": rss, "window_p99_ms": window_p99,
+        "unexpected": len(unexpected), "usage_s_mb_cpu": usage, "window_p99_ms": window_p99,
+        "window_cpu_ms_per_request": window_cpu,
         "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
     }, indent=2))  # fmt: skip
     return 0 if all(ok for ok, _ in checks.values()) else 1

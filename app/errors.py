@@ -53,6 +53,18 @@ class ModelNotReady(ServiceError):
     status_code = 503
 
 
+class ShuttingDown(ServiceError):
+    """The process got its stop signal: it finishes what it has and takes nothing new."""
+
+    status_code = 503
+
+
+class ReloadFailed(ServiceError):
+    """A reload found a bad model or keys file; what failed keeps serving as before."""
+
+    status_code = 422
+
+
 class ModelLoadError(Exception):
     """A model in the repository is missing, corrupt or does not match its metadata."""
 

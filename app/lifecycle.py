@@ -15,16 +15,10 @@ from types import FrameType
 
 from fastapi import FastAPI
 
-from app.errors import ServiceError
+from app.errors import ShuttingDown
 from app.reload import Reloader
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-class ShuttingDown(ServiceError):
-    """The process got its stop signal: it finishes what it has and takes nothing new."""
-
-    status_code = 503
 
 
 def check_not_draining(app: FastAPI) -> None:

@@ -6,16 +6,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from app.auth import KeyFileError, KeyRing
-from app.errors import ModelLoadError, ServiceError
+from app.errors import ModelLoadError
 from app.registry import ModelRegistry
 
 logger = logging.getLogger(__name__)
-
-
-class ReloadFailed(ServiceError):
-    """A reload found a bad model or keys file; the previous ones still serve."""
-
-    status_code = 422
 
 
 class Reloader:

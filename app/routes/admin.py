@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 
 from app.deps import ReloaderDep
 from app.lifecycle import reload_other_workers
-from app.reload import ReloadFailed
+from app.errors import ReloadFailed
 from app.responses import JSONResponse
 from app.schemas import ErrorResponse, ReloadRecord
 

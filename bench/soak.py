@@ -150,7 +150,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def sample_process(pid: int, every_s: float, usage: list[tuple[float, float, float]], stop: asyncio.Event) -> None:
+async def sample_process(
+    pid: int, every_s: float, usage: list[tuple[float, float, float]], stop: asyncio.Event
+) -> None:
     """Every `every_s`: (seconds since start, resident MB, CPU seconds used) of the service."""
     start = time.monotonic()
     while not stop.is_set():
@@ -266,7 +268,8 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
     for index, kind in enumerate(kinds):
         latencies = [s.latency_ms for s in measured if s.kind == index]
         p50 = float(np.median(latencies)) if latencies else float("nan")
-        print(f"| {kind.name} | {kind.weight}% | {kind.expected} | {len(latencies):,} | {p50:.2f} | {p99(latencies):.2f} |")
+        print(f"| {kind.name} | {kind.weight}% | {kind.expected} | {len(latencies):,} | {p50:.2f} | "
+              f"{p99(latencies):.2f} |")  # fmt: skip
     all_latencies = [s.latency_ms for s in measured]
     print(f"| all, after warm-up | | | {len(all_latencies):,} | {float(np.median(all_latencies)):.2f} | "
           f"{p99(all_latencies):.2f} |\n")  # fmt: skip

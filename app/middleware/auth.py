@@ -36,7 +36,8 @@ class ApiKeyMiddleware:
                 )
                 return
             if not admin_key_accepts(self.admin_key, self._token(scope)):
-                await self._refuse(scope, receive, send, "missing or wrong admin key: send Authorization: Bearer <ADMIN_KEY>")
+                message = "missing or wrong admin key: send Authorization: Bearer <ADMIN_KEY>"
+                await self._refuse(scope, receive, send, message)
                 return
         elif self.keys.enabled and path not in PUBLIC_PATHS:
             token = self._token(scope)

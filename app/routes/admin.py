@@ -3,8 +3,8 @@
 from fastapi import APIRouter, Request
 
 from app.deps import ReloaderDep
-from app.lifecycle import reload_other_workers
 from app.errors import ReloadFailed
+from app.lifecycle import reload_other_workers
 from app.responses import JSONResponse
 from app.schemas import ErrorResponse, ReloadRecord
 

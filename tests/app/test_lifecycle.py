@@ -23,7 +23,9 @@ def test_sigterm_turns_readiness_off_at_once_and_sighup_reloads(models_dir: Path
     app = create_app(make_settings(models_dir))
     app.state.registry.load()
     received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda sig, frame: received.append(sig)) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, lambda sig, frame: received.append(sig)) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
 
     async def scenario() -> None:
         install_signal_handlers(app)  # chained before the recorder, as before uvicorn's own handler

@@ -15,8 +15,9 @@ from training.probes import main
 SHIPPED = Path(__file__).resolve().parents[2] / "models"
 
 
-def test_adds_probes_from_the_onnx_file_without_changing_it(tmp_path: Path, mnist: Mnist, capsys) -> None:
-    folders = [Path(shutil.copytree(SHIPPED / name, tmp_path / name)) for name in ("mnist-multiclass", "mnist-multilabel")]
+def test_adds_probes_from_the_onnx_file_without_changing_it(tmp_path: Path, mnist: Mnist) -> None:
+    names = ("mnist-multiclass", "mnist-multilabel")
+    folders = [Path(shutil.copytree(SHIPPED / name, tmp_path / name)) for name in names]
     for folder in folders:
         card = json.loads((folder / "model.json").read_text())
         del card["probes"]

@@ -62,7 +62,8 @@ def test_json_access_log_has_one_line_per_request_with_its_fields(test_digits: t
     try:
         wait_until_ready(process, url)
         body = {"instances": [image.tolist() for image in test_digits[0][:3]]}
-        assert httpx.post(f"{url}/predict/multiclass", json=body, headers={"X-Request-ID": "find-me"}).status_code == 200
+        found_me = httpx.post(f"{url}/predict/multiclass", json=body, headers={"X-Request-ID": "find-me"})
+        assert found_me.status_code == 200
         assert httpx.post(f"{url}/predict/multiclass", json={"instances": []}).status_code == 422
     finally:
         process.terminate()

@@ -8,7 +8,8 @@ request's latency counts from when it was due). The mix: both predict endpoints,
 - 0 unexpected statuses (and 0 connection errors);
 - resident memory grows at most 10 % over its size at the end of the warm-up;
 - p99 is stable: the last third's p99 is at most 2x the first third's (after the warm-up).
-It also prints the service's CPU time per request by window, which neighbours barely move.
+It also prints, by window, the service's CPU time per request (neighbours barely move it) and
+how long it waited for a CPU other processes held (what neighbours cost it).
 One worker pinned to core 0, this generator on core 1. Writes bench/results/soak-latest.json.
 """
 
@@ -150,13 +151,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_wait_seconds(pid: int) -> float:
+    """Time the process's threads were ready to run but waited for a CPU (other processes had it)."""
+    return sum(int(path.read_text().split()[1]) for path in Path(f"/proc/{pid}/task").glob("*/schedstat")) / 1e9
+
+
 async def sample_process(
-    pid: int, every_s: float, usage: list[tuple[float, float, float]], stop: asyncio.Event
+    pid: int, every_s: float, usage: list[tuple[float, float, float, float]], stop: asyncio.Event
 ) -> None:
-    """Every `every_s`: (seconds since start, resident MB, CPU seconds used) of the service."""
+    """Every `every_s`: (seconds since start, resident MB, CPU seconds used, CPU seconds waited) of the service."""
     start = time.monotonic()
     while not stop.is_set():
-        usage.append((time.monotonic() - start, rss_mb(pid), cpu_seconds(pid)))
+        usage.append((time.monotonic() - start, rss_mb(pid), cpu_seconds(pid), cpu_wait_seconds(pid)))
         try:
             await asyncio.wait_for(stop.wait(), every_s)
         except TimeoutError:
@@ -164,7 +170,7 @@ async def sample_process(
 
 
 async def soak(port: int, pid: int, kinds: list[Kind], seconds: float, rate: float) -> tuple[list[Sample], list]:
-    usage: list[tuple[float, float, float]] = []
+    usage: list[tuple[float, float, float, float]] = []
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_process(pid, 1.0, usage, stop))
     samples = await drive(port, kinds, seconds, rate)
@@ -238,15 +244,17 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
         p99([s.latency_ms for s in measured if warm_up + i * window_s <= s.at_s < warm_up + (i + 1) * window_s])
         for i in range(WINDOWS)
     ]
-    rss_after_warm_up = [mb for at, mb, _ in usage if at >= warm_up]
+    rss_after_warm_up = [mb for at, mb, _, _ in usage if at >= warm_up]
     rss_at_warm_up, rss_peak = rss_after_warm_up[0], max(rss_after_warm_up)
     growth = rss_peak / rss_at_warm_up - 1
-    window_cpu = []
+    window_cpu, window_wait = [], []
     for i in range(WINDOWS):
         begin, end = warm_up + i * window_s, warm_up + (i + 1) * window_s
-        inside = [(at, cpu) for at, _, cpu in usage if begin <= at <= end]
+        inside = [(at, cpu, wait) for at, _, cpu, wait in usage if begin <= at <= end]
         served = sum(1 for s in measured if len(inside) > 1 and inside[0][0] <= s.at_s < inside[-1][0])
         window_cpu.append((inside[-1][1] - inside[0][1]) * 1000 / served if served else float("nan"))
+        span = inside[-1][0] - inside[0][0] if len(inside) > 1 else float("nan")
+        window_wait.append((inside[-1][2] - inside[0][2]) * 1000 / span if len(inside) > 1 else float("nan"))
     third_s = (seconds - warm_up) / 3
     first_p99 = p99([s.latency_ms for s in measured if s.at_s < warm_up + third_s])
     last_p99 = p99([s.latency_ms for s in measured if s.at_s >= seconds - third_s])
@@ -274,6 +282,8 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
     print(f"| all, after warm-up | | | {len(all_latencies):,} | {float(np.median(all_latencies)):.2f} | "
           f"{p99(all_latencies):.2f} |\n")  # fmt: skip
     print(f"service CPU per request by {window_s:.0f} s window: {', '.join(f'{v:.3f}' for v in window_cpu)} ms")
+    print(f"service waiting for a CPU held by another process, by window: "
+          f"{', '.join(f'{v:.0f}' for v in window_wait)} ms per second")  # fmt: skip
     for name, (ok, detail) in checks.items():
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
     for sample in unexpected[:10]:
@@ -283,7 +293,7 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
     (out / "soak-latest.json").write_text(json.dumps({
         "seconds": seconds, "max_rate": max_rate, "rate": rate, "requests": len(samples),
         "unexpected": len(unexpected), "usage_s_mb_cpu": usage, "window_p99_ms": window_p99,
-        "window_cpu_ms_per_request": window_cpu,
+        "window_cpu_ms_per_request": window_cpu, "window_cpu_wait_ms_per_s": window_wait,
         "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
     }, indent=2))  # fmt: skip
     return 0 if all(ok for ok, _ in checks.values()) else 1

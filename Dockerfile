@@ -24,10 +24,16 @@ COPY models ./models
 
 ENV MODELS_DIR=/srv/models \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    LOG_FORMAT=json \
+    SHUTDOWN_TIMEOUT_S=20
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
+# SIGTERM drains: readiness 503, new connections refused, requests in flight get SHUTDOWN_TIMEOUT_S.
+# Give the container longer than that: `docker stop -t 30` / `docker run --stop-timeout 30`
+# (Docker's default is 10 s), terminationGracePeriodSeconds >= 30 on Kubernetes (its default).
+STOPSIGNAL SIGTERM
 CMD ["python", "-m", "app"]

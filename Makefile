@@ -14,8 +14,9 @@ KUBECTL := .tools/kubectl
 CHROMIUM ?= /usr/bin/chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SOAK_SECONDS ?= 600
 
-.PHONY: run test train bench docker-smoke clean
+.PHONY: run test train bench soak docker-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +64,9 @@ train: $(VENV)/.train
 
 bench: $(VENV)/.dev
 	$(PY) -m bench $(ARGS)
+
+soak: $(VENV)/.dev
+	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) $(KSERVE_VENV) .tools .pytest_cache

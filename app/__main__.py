@@ -1,18 +1,18 @@
 """`python -m app`: verify the models, then serve them with uvicorn."""
 
 import logging
+import logging.config
 import os
 import sys
 
-import uvicorn
 from pydantic import ValidationError
 
+from app.auth import KeyFileError
 from app.config import Settings, deprecation_warnings
 from app.errors import ModelLoadError
+from app.logs import logging_config
 from app.main import create_app
-
-# uvicorn's httptools protocol plus the READ_TIMEOUT_S deadline; named by string so workers import it.
-HTTP_PROTOCOL = "app.server:DeadlineHttpToolsProtocol"
+from app.server import serve_one, serve_workers
 
 
 def main() -> int:
@@ -23,28 +23,20 @@ def main() -> int:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
         print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
-    level = logging.DEBUG if settings.log_level == "trace" else settings.log_level.upper()
-    logging.basicConfig(level=level, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.config.dictConfig(logging_config(settings))
     for warning in deprecation_warnings(os.environ):
         logging.getLogger("app").warning(warning)
-    app = create_app(settings)
     try:
+        app = create_app(settings)
         app.state.registry.load()
-    except ModelLoadError as error:
+    except (ModelLoadError, KeyFileError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return 2
-    server_options = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level,
-        "access_log": settings.access_log,
-        "http": HTTP_PROTOCOL,
-    }
     if settings.workers == 1:
-        uvicorn.run(app, **server_options)
+        serve_one(settings, app)
     else:
         del app  # each worker process builds and loads its own
-        uvicorn.run("app.main:create_app", factory=True, workers=settings.workers, **server_options)
+        serve_workers(settings)
     return 0
 
 

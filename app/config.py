@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.batching import BatchingPolicy
@@ -81,8 +81,15 @@ class Settings(BaseSettings):
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", description="Uvicorn and service log level"
     )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text, or one JSON object per line")
+    shutdown_timeout_s: float = Field(
+        20.0, ge=0, description="On SIGTERM, how long requests in flight may take to finish before the process exits"
+    )
+    api_key: SecretStr | None = Field(None, description="A key callers must send as `Authorization: Bearer <key>`")
+    api_keys_file: Path | None = Field(None, description="A file of such keys, one per line; re-read on reload")
+    admin_key: SecretStr | None = Field(None, description="The key for /admin/*; unset: /admin is disabled")
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value

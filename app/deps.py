@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from app.metrics import Metrics
 from app.registry import ModelRegistry
+from app.reload import Reloader
 
 
 async def get_registry(request: Request) -> ModelRegistry:
@@ -16,5 +17,10 @@ async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+async def get_reloader(request: Request) -> Reloader:
+    return request.app.state.reloader
+
+
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ReloaderDep = Annotated[Reloader, Depends(get_reloader)]

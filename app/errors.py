@@ -4,17 +4,13 @@
 under /v2 answer `{"error": ...}` and use 400 for bad input, as the protocol says.
 """
 
-import logging
-
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.responses import JSONResponse
-
-logger = logging.getLogger(__name__)
 
 V2_PREFIX = "/v2"
 INTERNAL_ERROR = "internal server error"
@@ -73,10 +69,16 @@ class ModelNotReady(ServiceError):
     status_code = 503
 
 
-class ServiceBusy(ServiceError):
-    """The worker already runs MAX_CONCURRENCY requests."""
+class ShuttingDown(ServiceError):
+    """The process got its stop signal: it finishes what it has and takes nothing new."""
 
     status_code = 503
+
+
+class ReloadFailed(ServiceError):
+    """A reload found a bad model or keys file; what failed keeps serving as before."""
+
+    status_code = 422
 
 
 class ClientGone(Exception):
@@ -90,67 +92,49 @@ class ModelLoadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-def error_response(path: str, status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The error body of the protocol the request spoke: `{"error": ...}` under /v2, else `{"detail": ...}`."""
-    if path.startswith(V2_PREFIX):
-        return JSONResponse({"error": message}, status_code=400 if status_code == 422 else status_code, headers=headers)
-    return JSONResponse({"detail": message}, status_code=status_code, headers=headers)
+def error_response(scope: Scope, status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The error body of the protocol the request spoke (`{"error": ...}` under /v2, else `{"detail": ...}`), with
+    the request's id."""
+    if scope["path"].startswith(V2_PREFIX):
+        body, status_code = {"error": message}, 400 if status_code == 422 else status_code
+    else:
+        body = {"detail": message}
+    request_id = scope.get("state", {}).get("request_id")
+    if request_id is not None:
+        body["request_id"] = request_id
+    return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return error_response(request.url.path, exc.status_code, exc.detail)
+    return error_response(request.scope, exc.status_code, exc.detail)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     details = [f"{clip('.'.join(str(part) for part in error['loc']))}: {error['msg']}" for error in exc.errors()]
-    return error_response(request.url.path, 422, "; ".join(details))
+    return error_response(request.scope, 422, "; ".join(details))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return error_response(request.url.path, exc.status_code, str(exc.detail), exc.headers)
+    return error_response(request.scope, exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(request.url.path, CLIENT_CLOSED_REQUEST, "the client went away")
+    return error_response(request.scope, CLIENT_CLOSED_REQUEST, "the client went away")
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's last resort, as JSON that leaks nothing; app.middleware.request_context logs the traceback."""
+    return error_response(request.scope, 500, INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Map every service error, validation error and routing error to its status and body."""
+    """Map every service error, validation error, routing error and unexpected error to its status and body."""
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ClientGone, _client_gone)
     app.add_exception_handler(ClientDisconnect, _client_gone)
-
-
-class CatchAllMiddleware:
-    """Turns any unexpected exception into a JSON 500 that leaks nothing, and logs its traceback.
-
-    Starlette's own last resort answers in plain text and re-raises, and uvicorn then drops the
-    keep-alive connection; here the connection lives on.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracked_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracked_send)
-        except Exception:
-            logger.exception("unexpected error on %s %s", scope["method"], scope["path"])
-            if started:
-                raise
-            await error_response(scope["path"], 500, INTERNAL_ERROR)(scope, receive, send)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -8,31 +8,40 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app import __version__
+from app.auth import KeyRing
 from app.config import Settings
-from app.errors import CatchAllMiddleware, install_error_handlers
+from app.errors import install_error_handlers
+from app.http_protocol import ServerState
+from app.lifecycle import install_signal_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
+from app.middleware.auth import ApiKeyMiddleware
 from app.middleware.body_limit import BodySizeLimitMiddleware
 from app.middleware.concurrency import ConcurrencyLimitMiddleware
+from app.middleware.request_context import ServiceApp
 from app.offload import WorkPool
 from app.registry import ModelRegistry
-from app.routes import health, models, predict, v2
+from app.reload import Reloader
+from app.routes import admin, health, models, predict, v2
 from app.routes.page import install_page
-from app.server import ServerState
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[ServerState]:
-    """Load and verify every model before serving (unless `python -m app` already did); hand uvicorn its settings."""
+    """Load and verify every model before serving (unless `python -m app` already did); handle signals; hand
+    uvicorn's protocol its settings."""
     registry: ModelRegistry = app.state.registry
     if not registry.ready:
         registry.load()
+    install_signal_handlers(app)
+    app.state.metrics.workers_ready.set(1)
     yield {"read_timeout_s": app.state.settings.read_timeout_s}
+    app.state.metrics.worker_stopped()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The service, with its registry not loaded yet (the lifespan loads it)."""
+    """The service, with its registry not loaded yet (the lifespan loads it); KeyFileError if API_KEYS_FILE is bad."""
     settings = settings or Settings()
-    app = FastAPI(
+    app = ServiceApp(
         title="Digit inference service",
         version=__version__,
         description="MNIST digits over HTTP: softmax for 'which digit?', sigmoid per label for 'which digits?'.",
@@ -50,16 +59,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = ModelRegistry(
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
+    keys = KeyRing(settings.api_key, settings.api_keys_file)
+    app.state.reloader = Reloader(app.state.registry, keys)
+    app.state.draining = False
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
-    for router in (models.router, health.router, v2.router):
+    for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: catch-all, metrics, body limit, concurrency cap, then the routes.
+    # The last added runs first: metrics, body limit (an early answer closes the connection), API keys,
+    # concurrency cap, then the routes (the request id and access log wrap them all, see ServiceApp).
     app.add_middleware(ConcurrencyLimitMiddleware, max_requests=settings.max_concurrency)
+    app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
-    app.add_middleware(CatchAllMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -77,5 +90,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             model_schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
             components.update(model_schema.pop("$defs", {}))
             components[model.__name__] = model_schema
+        schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"bearer": []}]  # API_KEY / ADMIN_KEY; the docs page's Authorize button sends it
         app.openapi_schema = schema
     return app.openapi_schema

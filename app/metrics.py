@@ -1,17 +1,23 @@
 """Prometheus metrics of one app instance, and the ASGI middleware that records requests."""
 
+import os
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 INSTANCE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 UNMATCHED_ROUTE = "<unmatched>"
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Metrics:
-    """Request, latency and batch-size metrics in a registry of their own."""
+    """Request, latency and batch-size metrics in a registry of their own.
+
+    With PROMETHEUS_MULTIPROC_DIR set (WORKERS > 1, see app.server) every worker writes its values
+    there and /metrics, whichever worker answers it, sums counters and histograms over all of them.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -42,6 +48,12 @@ class Metrics:
             "Rows per onnxruntime call, by model (several requests when batching is on).",
             ["model"],
             buckets=INSTANCE_BUCKETS,
+            registry=self.registry,
+        )
+        self.workers_ready = Gauge(
+            "service_workers_ready",
+            "Worker processes with every model loaded and verified (one process: 0 or 1).",
+            multiprocess_mode="livesum",
             registry=self.registry,
         )
         self.instances = Histogram(
@@ -80,8 +92,18 @@ class Metrics:
         children[1].observe(seconds)
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every metric, summed over all workers when there are several."""
+        if MULTIPROC_DIR_ENV not in os.environ:
+            return generate_latest(self.registry)
+        workers = CollectorRegistry()
+        multiprocess.MultiProcessCollector(workers)
+        return generate_latest(workers)
+
+    def worker_stopped(self) -> None:
+        """Drop this worker's live gauges from the sum (multiprocess mode)."""
+        self.workers_ready.set(0)
+        if MULTIPROC_DIR_ENV in os.environ:
+            multiprocess.mark_process_dead(os.getpid())
 
 
 class RequestMetricsMiddleware:

@@ -16,6 +16,7 @@ from app.batching import AdaptiveBatcher, BatchingPolicy, run_logits
 from app.errors import ModelLoadError, ModelNotFound, ModelNotReady, quote
 from app.offload import WorkPool
 from app.ood import OodRule
+from app.probes import PROBES_KEY, ProbeError, decode_probes, probe_mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class ModelSpec:
     thresholds: np.ndarray | None
     ood: OodRule | None
     sha256: str
+    probe_pixels: np.ndarray
+    probe_logits: np.ndarray
     metadata: dict[str, Any]
 
     @classmethod
@@ -65,6 +68,14 @@ class ModelSpec:
                 thresholds = np.asarray(metadata["thresholds"], dtype=np.float32)
                 if thresholds.shape != (len(labels),) or not np.all((thresholds > 0) & (thresholds < 1)):
                     raise ModelLoadError(path, f"thresholds must be {len(labels)} numbers in (0, 1)")
+            if PROBES_KEY not in metadata:
+                raise ModelLoadError(path, f"has no {PROBES_KEY!r}: add them with `python -m training.probes FOLDER`")
+            try:
+                probe_pixels, probe_logits = decode_probes(
+                    metadata[PROBES_KEY], (shape[1], shape[2]), len(labels)
+                )
+            except ProbeError as error:
+                raise ModelLoadError(path, str(error)) from None
             return cls(
                 name=str(metadata["name"]),
                 version=str(metadata["version"]),
@@ -78,6 +89,8 @@ class ModelSpec:
                 thresholds=thresholds,
                 ood=ood,
                 sha256=str(metadata["onnx_sha256"]).lower(),
+                probe_pixels=probe_pixels,
+                probe_logits=probe_logits,
                 metadata=metadata,
             )
         except KeyError as missing:
@@ -86,10 +99,13 @@ class ModelSpec:
             raise ModelLoadError(path, f"malformed metadata: {wrong}") from None
 
 
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file."""
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelLoadError(path, "file is missing") from None
+    except OSError as error:
+        raise ModelLoadError(path, f"cannot read: {error.strerror}") from None
 
 
 InferenceObserver = Callable[[str, int, float], None]
@@ -136,7 +152,10 @@ def load_model(
     batching: BatchingPolicy | None = None,
     pool: WorkPool | None = None,
 ) -> Model:
-    """Read, verify and open models/<name>/; raise ModelLoadError with the file and the reason."""
+    """Read, verify (sha256, signature, probe inference) and open models/<name>/; else ModelLoadError saying why.
+
+    The ONNX file is read once: the bytes that were hashed are the bytes onnxruntime runs.
+    """
     metadata_path = folder / METADATA_FILE
     onnx_path = folder / MODEL_FILE
     try:
@@ -152,9 +171,8 @@ def load_model(
     spec = ModelSpec.from_metadata(metadata, metadata_path)
     if spec.name != folder.name:
         raise ModelLoadError(metadata_path, f"name {spec.name!r} does not match its folder {folder.name!r}")
-    if not onnx_path.is_file():
-        raise ModelLoadError(onnx_path, "file is missing")
-    actual = file_sha256(onnx_path)
+    onnx_bytes = _read_bytes(onnx_path)
+    actual = hashlib.sha256(onnx_bytes).hexdigest()
     if actual != spec.sha256:
         raise ModelLoadError(onnx_path, f"sha256 {actual} does not match model.json ({spec.sha256})")
     options = ort.SessionOptions()
@@ -163,10 +181,13 @@ def load_model(
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.log_severity_level = 3
     try:
-        session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
     _check_signature(session, spec, onnx_path)
+    mismatch = probe_mismatch(spec.probe_logits, session.run([spec.output_name], {spec.input_name: spec.probe_pixels})[0])
+    if mismatch is not None:
+        raise ModelLoadError(onnx_path, mismatch)
     return Model(spec, session, observe, batching, pool)
 
 
@@ -185,8 +206,21 @@ def _check_signature(session: ort.InferenceSession, spec: ModelSpec, path: Path)
         raise ModelLoadError(path, f"output has {width} values, model.json names {len(spec.labels)} labels")
 
 
+@dataclass(frozen=True)
+class LoadedModels:
+    """One consistent set of loaded models, by name and by task; replaced whole on reload."""
+
+    by_name: dict[str, Model]
+    by_task: dict[str, Model]
+
+
 class ModelRegistry:
-    """All models under a folder, one per task; ready once every model is loaded and verified."""
+    """All models under a folder, one per task; ready once every model is loaded and verified.
+
+    load() may run again while requests are served (a reload): the new set is built and verified
+    aside, then swapped in with one assignment. A request keeps the Model it looked up, so it
+    finishes on the version it started with; a failed reload leaves the old set serving.
+    """
 
     def __init__(
         self,
@@ -201,16 +235,15 @@ class ModelRegistry:
         self._observe = observe
         self._batching = batching
         self._pool = pool
-        self._models: dict[str, Model] = {}
-        self._by_task: dict[str, Model] = {}
+        self._loaded = LoadedModels({}, {})
 
     @property
     def ready(self) -> bool:
         """True once load() has succeeded."""
-        return bool(self._models)
+        return bool(self._loaded.by_name)
 
     def load(self) -> None:
-        """Load every models/<name>/ folder; all or nothing."""
+        """Load and verify every models/<name>/ folder, then swap them in; all or nothing."""
         if not self.models_dir.is_dir():
             raise ModelLoadError(self.models_dir, "models folder does not exist")
         folders = sorted(path.parent for path in self.models_dir.glob(f"*/{METADATA_FILE}"))
@@ -224,24 +257,32 @@ class ModelRegistry:
                 other = by_task[model.spec.task].spec.name
                 raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")
             models[model.spec.name] = by_task[model.spec.task] = model
-        self._models, self._by_task = models, by_task
+        self._loaded = LoadedModels(models, by_task)
         for spec in (model.spec for model in models.values()):
             logger.info("loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task, spec.sha256[:12])
 
     def names(self) -> list[str]:
         """Names of the loaded models."""
-        return sorted(self._models)
+        return sorted(self._loaded.by_name)
+
+    def models(self) -> list[Model]:
+        """Every loaded model, by name, from one consistent set."""
+        loaded = self._loaded.by_name
+        return [loaded[name] for name in sorted(loaded)]
 
     def get(self, name: str) -> Model:
         """The loaded model of that name."""
-        if not self._models:
+        loaded = self._loaded.by_name
+        if not loaded:
             raise ModelNotReady("models are not loaded yet")
-        if name not in self._models:
-            raise ModelNotFound(f"no model named {quote(name)}; available: {', '.join(self.names())}")
-        return self._models[name]
+        self._pool = pool
+        if name not in loaded:
+            raise ModelNotFound(f"no model named {name!r}; available: {', '.join(sorted(loaded))}")
+        return loaded[name]
 
     def for_task(self, task: Task) -> Model:
         """The loaded model answering that task."""
-        if task not in self._by_task:
+        by_task = self._loaded.by_task
+        if task not in by_task:
             raise ModelNotReady(f"no {task} model is loaded")
-        return self._by_task[task]
+        return by_task[task]

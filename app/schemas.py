@@ -118,10 +118,20 @@ class MultilabelResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What is wrong, naming the field")
+    request_id: str | None = Field(None, description="The request's X-Request-ID")
+
+
+class ReloadRecord(BaseModel):
+    time: str = Field(description="When the reload finished (UTC, ISO 8601)")
+    trigger: str = Field(description="What asked for it: POST /admin/reload or SIGHUP")
+    result: str = Field(description="ok, or failed (then what failed, models or keys, is unchanged)")
+    error: str | None = Field(description="What failed, naming the file")
+    models: dict[str, str] = Field(description="Name and version of each model serving after it")
 
 
 class ModelList(BaseModel):
     models: list[dict[str, Any]] = Field(description="model.json of every loaded model")
+    last_reload: ReloadRecord | None = Field(description="The last reload since start, if any")
 
 
 class Status(BaseModel):
@@ -145,6 +155,7 @@ class V2Error(BaseModel):
     """Open Inference Protocol error body."""
 
     error: str
+    request_id: str | None = Field(None, description="The request's X-Request-ID")
 
 
 class V2TensorMetadata(BaseModel):

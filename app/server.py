@@ -1,95 +1,87 @@
-"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks, and JSON for the errors it writes itself.
+"""Runs uvicorn: one process, or WORKERS processes on one socket with their metrics summed.
 
-A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a request's complete
-headers and body. Past it the client gets a 408 when an answer is still possible, and the
-connection is closed; a request that was waiting for its body sees the client as gone.
+Several workers: the supervisor forwards SIGHUP to every worker (each reloads its models in
+place, see app.lifecycle) instead of uvicorn's default of restarting them, and on SIGTERM it
+closes its copy of the listening socket first, so new connections are refused while the
+workers finish the requests they hold. Prometheus' multiprocess mode sums their metrics; its
+folder is a temporary one the service creates and removes, unless PROMETHEUS_MULTIPROC_DIR is set.
 """
 
-import asyncio
-from typing import Any, Literal, TypedDict
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.server import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
-from app.errors import error_response
-
-Phase = Literal["idle", "headers", "body"]
-
-
-class ServerState(TypedDict):
-    """What the app's lifespan hands the server's protocol (uvicorn passes it to every connection)."""
-
-    read_timeout_s: float
+from app.config import Settings
+from app.logs import logging_config
+from app.metrics import MULTIPROC_DIR_ENV
 
 
-class DeadlineHttpToolsProtocol(HttpToolsProtocol):
-    """httptools protocol that cuts off a client too slow to send its request."""
+# uvicorn's httptools protocol plus the READ_TIMEOUT_S deadline; named by string so workers import it.
+HTTP_PROTOCOL = "app.http_protocol:DeadlineHttpToolsProtocol"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.read_timeout_s: float = self.app_state["read_timeout_s"]
-        self._deadline: asyncio.TimerHandle | None = None
-        self._phase: Phase = "idle"
-        self._path = ""
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
+class ReloadingMultiprocess(Multiprocess):
+    """uvicorn's worker supervisor, with SIGHUP meaning 'reload your models' and a prompt refusal on SIGTERM."""
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
-        super().connection_lost(exc)
+    def handle_hup(self) -> None:
+        for process in self.processes:
+            if process.pid is not None:
+                os.kill(process.pid, signal.SIGHUP)
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self._phase = "headers"
-        self._arm()
+    def handle_term(self) -> None:
+        self._close_sockets()
+        super().handle_term()
 
-    def on_headers_complete(self) -> None:
-        super().on_headers_complete()
-        self._phase = "body"
-        self._path = self.scope["path"]
+    def handle_int(self) -> None:
+        self._close_sockets()
+        super().handle_int()
 
-    def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._phase = "idle"
-        self._disarm()
+    def _close_sockets(self) -> None:
+        for sock in self.sockets:
+            sock.close()
 
-    def _arm(self) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(self.read_timeout_s, self._expire)
 
-    def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Uvicorn settings shared by one and several workers."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings),
+        "access_log": False,  # app.middleware.request_context writes the access log (ACCESS_LOG)
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+        "http": HTTP_PROTOCOL,
+    }
 
-    def _expire(self) -> None:
-        self._deadline = None
-        if self.transport.is_closing():
-            return
-        if self._phase == "headers":
-            self._write_408("")
-        elif self._phase == "body":
-            cycle = self.cycle
-            if not cycle.response_started:
-                self._write_408(self._path)
-            cycle.response_started = cycle.response_complete = cycle.disconnected = True
-            cycle.message_event.set()
-        self.transport.close()
 
-    def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
-        self._write_error(400, b"Bad Request", "", msg)
-        self.transport.close()
+def serve_one(settings: Settings, app: FastAPI) -> None:
+    """Serve `app` in this process."""
+    server = uvicorn.Server(uvicorn.Config(app, **uvicorn_options(settings)))
+    server.run()
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
-    def _write_408(self, path: str) -> None:
-        late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"
-        self._write_error(408, b"Request Timeout", path, late)
 
-    def _write_error(self, status: int, reason: bytes, path: str, message: str) -> None:
-        """A JSON error written straight to the socket, for answers the app never sees."""
-        response = error_response(path, status, message)
-        head = [b"HTTP/1.1 %d %s" % (status, reason)]
-        head += [name + b": " + value for name, value in [*self.server_state.default_headers, *response.raw_headers]]
-        head += [b"connection: close", b"", b""]
-        self.transport.write(b"\r\n".join(head) + response.body)
+def serve_workers(settings: Settings) -> None:
+    """Serve from WORKERS fresh processes that each build and load their own app, on one socket."""
+    created = None
+    if MULTIPROC_DIR_ENV not in os.environ:
+        created = os.environ[MULTIPROC_DIR_ENV] = tempfile.mkdtemp(prefix="digit-service-metrics-")
+    try:
+        config = uvicorn.Config(
+            "app.main:create_app", factory=True, workers=settings.workers, **uvicorn_options(settings)
+        )
+        sock: socket.socket = config.bind_socket()
+        ReloadingMultiprocess(config, sockets=[sock]).run()
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)

@@ -4,8 +4,9 @@ Servers run pinned to one core (taskset), one worker; wrk drives them from anoth
 servers taking turns on each scenario over several rounds (medians are reported).
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
-inference. A second part runs the service with adaptive batching on and off. Prints Markdown
-tables and the target ratios; writes bench/results/latest.json.
+inference. A second part runs the service with adaptive batching on and off. A third runs it
+with 1 and with 2 workers, each on both cores and sharing them with wrk. Prints Markdown tables
+and the target ratios; writes bench/results/latest.json.
 """
 
 import argparse
@@ -72,6 +73,12 @@ BATCHING_SERVERS = [
     Server("batching on", "service", (("ADAPTIVE_BATCHING", "true"),)),
     Server("batching off", "service", (("ADAPTIVE_BATCHING", "false"),)),
 ]
+# Both on every core, wrk too: onnxruntime gets the cores a worker's share allows (the default).
+WORKERS_SERVERS = [
+    Server("1 worker", "service", (("WORKERS", "1"), ("ORT_THREADS", "2"))),
+    Server("2 workers", "service", (("WORKERS", "2"), ("ORT_THREADS", "1"))),
+]
+ALL_CORES = "0,1"
 
 
 def free_port() -> int:
@@ -216,13 +223,14 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--part", choices=["all", "yardsticks", "batching"], default="all")
+    parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers"], default="all")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
     yardstick_plan = [(task, size, c) for task in SHAPES for size in (1, 64) for c in (1, 16)]
     batching_plan = [(task, 1, c) for task in SHAPES for c in (1, 16, 64)]
+    workers_plan = [(task, size, 16) for task in SHAPES for size in (1, 64)]
     output: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as scratch:
         bodies = real_bodies(Path(scratch), [1, 64])
@@ -235,6 +243,11 @@ def main() -> int:
             results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
             report_batching(results)
             output["batching"] = [asdict(r) for r in results]
+        if args.part in ("all", "workers"):
+            shared = argparse.Namespace(**{**vars(args), "server_core": ALL_CORES, "load_core": ALL_CORES})
+            results = measure(WORKERS_SERVERS, workers_plan, bodies, shared)[0]
+            report_workers(results)
+            output["workers"] = [asdict(r) for r in results]
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(output, indent=2))
@@ -286,6 +299,16 @@ def report_batching(results: list[LoadResult]) -> None:
             on, off = pick["batching on", task, connections], pick["batching off", task, connections]
             print(f"{task} c={connections}: batching {on.requests_per_s / off.requests_per_s:.2f}x requests/s, "
                   f"p50 {on.p50_ms - off.p50_ms:+.3f} ms, p99 {on.p99_ms - off.p99_ms:+.3f} ms")  # fmt: skip
+
+
+def report_workers(results: list[LoadResult]) -> None:
+    """The table, then what the second worker adds."""
+    print_table(results)
+    pick = {(r.server, r.task, r.images): r for r in results}
+    for task, images in {(r.task, r.images) for r in results}:
+        one, two = pick["1 worker", task, images], pick["2 workers", task, images]
+        print(f"{task} {images} img/request: 2 workers {two.requests_per_s / one.requests_per_s:.2f}x requests/s "
+              f"of 1 worker, p99 {one.p99_ms:.3f} -> {two.p99_ms:.3f} ms")  # fmt: skip
 
 
 if __name__ == "__main__":

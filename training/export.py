@@ -18,7 +18,9 @@ import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
+from app.probes import PROBES_KEY
 from training.data import LABELS, NUM_CLASSES
+from training.probes import make_probes
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
@@ -122,9 +124,9 @@ def tool_versions() -> dict[str, str]:
 
 def model_card(
     *, name: str, task: str, activation: str, side: int, calibration: dict[str, object],
-    metrics: dict[str, object], training: dict[str, object], onnx_path: Path,
+    metrics: dict[str, object], training: dict[str, object], onnx_path: Path, probe_pixels: np.ndarray,
 ) -> dict[str, object]:
-    """The model.json contract the service reads."""
+    """The model.json contract the service reads, with probe inferences it checks on every load."""
     return {
         "name": name,
         "version": MODEL_VERSION,
@@ -136,6 +138,7 @@ def model_card(
         **calibration,
         "onnx_sha256": sha256_of(onnx_path),
         "onnx_bytes": onnx_path.stat().st_size,
+        PROBES_KEY: make_probes(onnx_path, INPUT_NAME, OUTPUT_NAME, probe_pixels),
         "metrics": metrics,
         "training": training,
         "tools": tool_versions(),

@@ -19,6 +19,7 @@ from training import calibrate, evaluate, export, outliers
 from training.data import CANVAS_SIDE, DIGIT_SIDE, Mnist, make_canvases, shift_digits
 from training.models import BUILDERS
 from training.outlier_exposure import OUTLIER_WEIGHT, DigitAccuracy, OutlierExposureLoss
+from training.probes import probe_pixels
 
 BATCH_SIZE = 128
 LEARNING_RATE = 2e-3
@@ -306,6 +307,7 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
         card = export.model_card(
             name=task.name, task=config.task, activation=task.activation, side=task.side,
             calibration=calibration, metrics=metrics, training=training, onnx_path=onnx_path,
+            probe_pixels=probe_pixels(config.task, mnist),
         )
         write_figures(config.task, history, test_logits, test, card, staging, family_scores)
         (staging / "model.json").write_text(json.dumps(card, indent=2) + "\n")

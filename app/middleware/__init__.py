@@ -1,1 +1,1 @@
-"""Pure ASGI middleware: per-request budgets enforced around the routes."""
+"""Pure ASGI middleware: request context (id, access log), API keys, body limit, concurrency cap."""

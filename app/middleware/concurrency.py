@@ -21,7 +21,7 @@ class ConcurrencyLimitMiddleware:
             return
         if self.active >= self.max_requests:
             busy = f"the server is at its limit of {self.max_requests} concurrent requests (MAX_CONCURRENCY)"
-            await error_response(scope["path"], 503, busy, {"retry-after": "1"})(scope, receive, send)
+            await error_response(scope, 503, busy, {"retry-after": "1"})(scope, receive, send)
             return
         self.active += 1
         try:

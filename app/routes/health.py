@@ -1,10 +1,11 @@
 """Liveness, readiness and Prometheus metrics."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.deps import MetricsDep, RegistryDep
 from app.errors import ModelNotReady
+from app.lifecycle import check_not_draining
 from app.responses import JSONResponse
 from app.schemas import ErrorResponse, Status
 
@@ -18,8 +19,9 @@ async def healthz() -> JSONResponse:
 
 
 @router.get("/readyz", response_model=Status, responses={503: {"model": ErrorResponse}})
-async def readyz(registry: RegistryDep) -> JSONResponse:
-    """200 once every model is loaded and verified, else 503."""
+async def readyz(request: Request, registry: RegistryDep) -> JSONResponse:
+    """200 once every model is loaded and verified, else 503 (also from the moment a stop signal arrives)."""
+    check_not_draining(request.app)
     if not registry.ready:
         raise ModelNotReady("models are not loaded yet")
     return JSONResponse({"status": "ready"})

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from app.deps import RegistryDep
+from app.deps import RegistryDep, ReloaderDep
 from app.responses import JSONResponse
 from app.schemas import ErrorResponse, ModelList
 
@@ -10,9 +10,9 @@ router = APIRouter(tags=["models"])
 
 
 @router.get("/models", response_model=ModelList, responses={503: {"model": ErrorResponse}})
-async def list_models(registry: RegistryDep) -> JSONResponse:
-    """The metadata of every loaded model."""
-    return JSONResponse({"models": [registry.get(name).spec.metadata for name in registry.names()]})
+async def list_models(registry: RegistryDep, reloader: ReloaderDep) -> JSONResponse:
+    """The metadata of every loaded model, and how the last reload went."""
+    return JSONResponse({"models": [model.spec.metadata for model in registry.models()], "last_reload": reloader.last})
 
 
 @router.get(

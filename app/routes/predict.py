@@ -17,6 +17,7 @@ from app.budgets import RequestBudget
 from app.errors import InvalidInput, UnsupportedMediaType, clip, quote
 from app.inputs import holds_images, parse_form, parse_json_body
 from app.offload import is_heavy_body
+from app.middleware.request_context import note_model
 from app.predict import predict
 from app.registry import Task
 from app.responses import JSONResponse
@@ -81,6 +82,7 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
                 "send application/json or multipart/form-data"
             )
         state.metrics.observe_instances(model.spec.name, len(pixels))
+        note_model(request, model.spec, len(pixels))
         return JSONResponse(await predict(model, pixels, options))
 
     return endpoint

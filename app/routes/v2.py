@@ -15,6 +15,8 @@ from app import __version__
 from app.deps import RegistryDep
 from app.budgets import RequestBudget
 from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
+from app.lifecycle import check_not_draining
+from app.middleware.request_context import note_model
 from app.oip import (
     InferRequest,
     compute_outputs,
@@ -68,8 +70,9 @@ async def server_live() -> JSONResponse:
 
 
 @router.get("/health/ready", response_model=V2Ready)
-async def server_ready(registry: RegistryDep) -> JSONResponse:
-    """200 once every model is loaded and verified, else 503."""
+async def server_ready(request: Request, registry: RegistryDep) -> JSONResponse:
+    """200 once every model is loaded and verified, else 503 (also from the moment a stop signal arrives)."""
+    check_not_draining(request.app)
     if not registry.ready:
         raise ModelNotReady("models are not loaded yet")
     return JSONResponse({"ready": True})
@@ -156,6 +159,7 @@ async def infer(request: Request) -> Response:
 
     infer_request = await run_work(request, budget, parse, heavy=encoding is not None or is_heavy_body(raw))
     state.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
+    note_model(request, model.spec, len(infer_request.pixels))
     logits = await model.infer(infer_request.pixels)
     content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
     if json_length is None:

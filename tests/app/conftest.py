@@ -105,6 +105,20 @@ def start_service(models_dir: Path, port: int, **env: str) -> subprocess.Popen:
     )
 
 
+def wait_until_ready(process: subprocess.Popen, url: str, timeout_s: float = 30) -> None:
+    """Poll /readyz until it answers 200; fail with the process's stderr if it dies first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"service did not become ready in {timeout_s} s")
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     """The base URL of a started, ready service on the shipped models."""
@@ -112,17 +126,8 @@ def server() -> Iterator[str]:
     process = start_service(SHIPPED_MODELS, port, LOG_LEVEL="warning")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("service did not become ready in 30 s")
+        wait_until_ready(process, url)
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        process.wait(timeout=30)

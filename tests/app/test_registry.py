@@ -66,6 +66,10 @@ def test_a_missing_onnx_file_is_refused(models_dir: Path) -> None:
         (lambda meta: meta["ood"].update(score="softmax"), "ood score must be one of energy"),
         (lambda meta: meta["ood"].update(threshold="high"), "malformed metadata"),
         (lambda meta: meta["input"].update(name="image"), "has no input 'image'"),
+        (lambda meta: meta.pop("probes"), "has no 'probes': add them with `python -m training.probes"),
+        (lambda meta: meta["probes"]["pixels"].update(shape=[4, 56, 56]), "probe pixels must be uint8 [N, 28, 28]"),
+        (lambda meta: meta["probes"]["logits"].pop(), "probe logits must be [4, 10]"),
+        (lambda meta: meta["probes"]["logits"][2].__setitem__(5, 3.0), "probe 2 logits differ from model.json"),
     ],
 )
 def test_wrong_metadata_is_refused_with_the_reason(models_dir: Path, change, reason: str) -> None:
@@ -81,3 +85,22 @@ def test_unreadable_metadata_and_empty_folders_are_refused(models_dir: Path, tmp
     assert "models folder does not exist" in _load_error(tmp_path / "absent")
     (models_dir / "mnist-multilabel" / "model.json").write_text("{ not json")
     assert "not valid JSON" in _load_error(models_dir)
+
+
+def test_a_failed_reload_leaves_the_loaded_models_serving(models_dir: Path) -> None:
+    registry = ModelRegistry(models_dir, threads=1)
+    registry.load()
+    before = registry.for_task("multiclass")
+    path = models_dir / "mnist-multiclass" / "model.json"
+    metadata = json.loads(path.read_text())
+    metadata["probes"]["logits"][0][0] += 0.01
+    path.write_text(json.dumps(metadata))
+    with pytest.raises(ModelLoadError, match="probe 0 logits differ"):
+        registry.load()
+    assert registry.for_task("multiclass") is before
+    metadata["version"] = "1.0.1"
+    metadata["probes"]["logits"][0][0] -= 0.01
+    path.write_text(json.dumps(metadata))
+    registry.load()
+    assert registry.for_task("multiclass").spec.version == "1.0.1"
+    assert [model.spec.name for model in registry.models()] == ["mnist-multiclass", "mnist-multilabel"]

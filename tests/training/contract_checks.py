@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from app.probes import PROBE_ATOL, decode_probes
+
 SIDES = {"mnist-multiclass": 28, "mnist-multilabel": 56}
 TASKS = {"mnist-multiclass": ("multiclass", "softmax"), "mnist-multilabel": ("multilabel", "sigmoid")}
 FIGURES = {
@@ -56,6 +58,9 @@ def check_model_folder(folder: Path, name: str) -> dict:
     assert graph_input.name == "pixels" and graph_input.type == "tensor(float)"
     assert graph_input.shape == ["batch", side, side]  # a named, dynamic batch axis
     assert graph_output.name == "logits" and graph_output.shape == ["batch", 10]
+    probe_pixels, probe_logits = decode_probes(card["probes"], (side, side), 10)
+    assert len(probe_pixels) >= 3 and probe_pixels.max() == 255  # real ink, not only blanks
+    np.testing.assert_allclose(onnx_logits(folder, probe_pixels), probe_logits, atol=PROBE_ATOL)
     return card
 
 

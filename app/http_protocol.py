@@ -1,0 +1,95 @@
+"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks, and JSON for the errors it writes itself.
+
+A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a request's complete
+headers and body. Past it the client gets a 408 when an answer is still possible, and the
+connection is closed; a request that was waiting for its body sees the client as gone.
+"""
+
+import asyncio
+from typing import Any, Literal, TypedDict
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.errors import error_response
+
+Phase = Literal["idle", "headers", "body"]
+
+
+class ServerState(TypedDict):
+    """What the app's lifespan hands the server's protocol (uvicorn passes it to every connection)."""
+
+    read_timeout_s: float
+
+
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """httptools protocol that cuts off a client too slow to send its request."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout_s: float = self.app_state["read_timeout_s"]
+        self._deadline: asyncio.TimerHandle | None = None
+        self._phase: Phase = "idle"
+        self._path = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase = "headers"
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._phase = "body"
+        self._path = self.scope["path"]
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._phase = "idle"
+        self._disarm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.read_timeout_s, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        if self._phase == "headers":
+            self._write_408("")
+        elif self._phase == "body":
+            cycle = self.cycle
+            if not cycle.response_started:
+                self._write_408(self._path)
+            cycle.response_started = cycle.response_complete = cycle.disconnected = True
+            cycle.message_event.set()
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
+        self._write_error(400, b"Bad Request", "", msg)
+        self.transport.close()
+
+    def _write_408(self, path: str) -> None:
+        late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"
+        self._write_error(408, b"Request Timeout", path, late)
+
+    def _write_error(self, status: int, reason: bytes, path: str, message: str) -> None:
+        """A JSON error written straight to the socket, for answers the app never sees."""
+        response = error_response({"path": path}, status, message)
+        head = [b"HTTP/1.1 %d %s" % (status, reason)]
+        head += [name + b": " + value for name, value in [*self.server_state.default_headers, *response.raw_headers]]
+        head += [b"connection: close", b"", b""]
+        self.transport.write(b"\r\n".join(head) + response.body)

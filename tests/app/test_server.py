@@ -1,0 +1,60 @@
+"""WORKERS=N: several processes on one port, /metrics summed over all of them."""
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from tests.app.conftest import SHIPPED_MODELS, free_port, start_service, wait_until_ready
+
+REQUESTS = 40
+
+
+def _sample(metrics: str, name: str, labels: str = "") -> float:
+    match = re.search(rf"^{re.escape(name)}{re.escape(labels)} (\S+)$", metrics, re.MULTILINE)
+    assert match, f"{name}{labels} not in /metrics"
+    return float(match.group(1))
+
+
+def test_two_workers_sum_their_counters_histograms_and_readiness() -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_service(SHIPPED_MODELS, port, WORKERS="2", LOG_LEVEL="warning")
+    body = {"instances": [np.zeros(784).tolist()] * 3}
+    try:
+        wait_until_ready(process, url, timeout_s=60)
+        for _ in range(REQUESTS):  # a new connection each time: the workers share them out
+            assert httpx.post(f"{url}/predict/multiclass", json=body).status_code == 200
+        scrapes = [httpx.get(f"{url}/metrics").text for _ in range(10)]
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for metrics in scrapes:  # whichever worker answers, it reports both
+        assert _sample(metrics, "service_workers_ready") == 2
+        route = '{method="POST",route="/predict/multiclass",status="200"}'
+        assert _sample(metrics, "http_requests_total", route) == REQUESTS
+        assert _sample(metrics, "predict_instances_per_request_count", '{model="mnist-multiclass"}') == REQUESTS
+        assert _sample(metrics, "predict_instances_per_request_sum", '{model="mnist-multiclass"}') == 3 * REQUESTS
+
+
+def test_admin_reload_reaches_every_worker(models_dir: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_service(models_dir, port, WORKERS="2", ADMIN_KEY="admin-secret", LOG_FORMAT="json")
+    try:
+        wait_until_ready(process, url, timeout_s=60)
+        card_path = models_dir / "mnist-multilabel" / "model.json"
+        card_path.write_text(card_path.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
+        reload = httpx.post(f"{url}/admin/reload", headers={"Authorization": "Bearer admin-secret"})
+        assert reload.json()["models"]["mnist-multilabel"] == "1.0.1"
+        time.sleep(5)  # the other worker reloads on the SIGHUP the supervisor forwards
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    lines = [json.loads(line) for line in stderr.splitlines()]
+    workers = {line["pid"] for line in lines if line["message"].startswith("Started server process")}
+    reloaded = {line["pid"] for line in lines if line["message"].startswith("reload") and "1.0.1" in line["message"]}
+    assert len(workers) == 2 and reloaded == workers

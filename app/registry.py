@@ -275,9 +275,8 @@ class ModelRegistry:
         loaded = self._loaded.by_name
         if not loaded:
             raise ModelNotReady("models are not loaded yet")
-        self._pool = pool
         if name not in loaded:
-            raise ModelNotFound(f"no model named {name!r}; available: {', '.join(sorted(loaded))}")
+            raise ModelNotFound(f"no model named {quote(name)}; available: {', '.join(sorted(loaded))}")
         return loaded[name]
 
     def for_task(self, task: Task) -> Model:

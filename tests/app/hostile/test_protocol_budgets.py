@@ -126,8 +126,8 @@ def test_an_unexpected_error_is_a_json_500_that_leaks_nothing(caplog: pytest.Log
     with TestClient(app, raise_server_exceptions=False) as client:
         for path, field in (("/boom", "detail"), ("/v2/boom", "error")):
             response = client.get(path)
-            assert response.status_code == 500
-            assert response.json() == {field: "internal server error"}
+            assert response.status_code == 500 and response.headers["content-type"] == "application/json"
+            assert response.json() == {field: "internal server error", "request_id": response.headers["x-request-id"]}
     assert "secret internals" in caplog.text and "Traceback" in caplog.text
 
 

@@ -4,6 +4,8 @@
 under /v2 answer `{"error": ...}` and use 400 for bad input, as the protocol says.
 """
 
+import reprlib
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
@@ -24,9 +26,18 @@ def clip(text: str) -> str:
     return text if len(text) <= QUOTE_CHARS else f"{text[:QUOTE_CHARS]}... ({len(text)} characters)"
 
 
+def _short_repr() -> reprlib.Repr:
+    short = reprlib.Repr()
+    short.maxlevel, short.maxstring, short.maxother = 3, QUOTE_CHARS, QUOTE_CHARS
+    return short
+
+
+SHORT_REPR = _short_repr()
+
+
 def quote(value: object) -> str:
-    """repr() of client input for an error message, cut to about QUOTE_CHARS characters."""
-    return clip(repr(value))
+    """repr() of client input for an error message: a few levels and about QUOTE_CHARS characters at most."""
+    return clip(SHORT_REPR.repr(value))
 
 
 class ServiceError(Exception):

@@ -16,6 +16,7 @@ from app.registry import ModelSpec
 
 PIXEL_MAX = 255.0
 NUMERIC_KINDS = "iuf"
+PIXEL_NESTING = 3
 
 
 @dataclass(frozen=True)
@@ -69,16 +70,21 @@ def may_hold_booleans(body: bytes) -> bool:
 
 
 def reject_booleans(values: Any, where: str) -> None:
-    """Raise InvalidInput naming the first list item of `values` that holds a boolean (booleans are not pixels)."""
+    """Raise InvalidInput naming the first list item of `values` that holds a boolean (booleans are not pixels).
+
+    Pixels nest at most [N][H][W]: deeper lists are a wrong shape, refused later, and are not walked.
+    """
     if type(values) is not list:
         return
     for index, value in enumerate(values):
-        if type(value) is bool or (type(value) is list and _holds_boolean(value)):
+        if _holds_boolean(value, PIXEL_NESTING - 1):
             raise InvalidInput(f"{where}[{index}]: booleans are not numbers")
 
 
-def _holds_boolean(values: list[Any]) -> bool:
-    return any(type(value) is bool or (type(value) is list and _holds_boolean(value)) for value in values)
+def _holds_boolean(value: Any, levels: int) -> bool:
+    if type(value) is bool:
+        return True
+    return levels > 0 and type(value) is list and any(_holds_boolean(item, levels - 1) for item in value)
 
 
 def parse_form(

@@ -97,6 +97,25 @@ def test_error_details_quote_at_most_about_100_characters(client: TestClient, pa
     assert response.status_code == 422 and len(response.json()[field]) < 300
 
 
+def nested(depth: int, leaf: str) -> str:
+    return "[" * depth + leaf + "]" * depth
+
+
+@pytest.mark.parametrize("depth", [100, 900, 1020])
+@pytest.mark.parametrize("leaf", ["0", "true"])
+def test_deeply_nested_lists_get_a_4xx(client: TestClient, depth: int, leaf: str) -> None:
+    text = nested(depth, leaf)
+    bodies = [
+        ("/predict/multiclass", f'{{"instances": [{text}], "return_logits": true}}', "detail"),
+        ("/predict/multiclass", f'{{"instances": [[0]], "top_k": {text}}}', "detail"),
+        ("/predict/multilabel", f'{{"instances": [[0]], "threshold": {text}}}', "detail"),
+        (INFER, f'{{"inputs": [{{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": {text}}}]}}', "error"),
+    ]
+    for path, body, field in bodies:
+        response = client.post(path, content=body, headers={"content-type": "application/json"})
+        assert response.status_code in (400, 422) and len(response.json()[field]) < 300, (path, response.text[:200])
+
+
 def test_v2_names_are_quoted_briefly(client: TestClient) -> None:
     body = json.dumps({"inputs": [{"name": "p" * 1_000_000, "shape": [1, 784], "datatype": "FP32", "data": DIGIT}]})
     response = client.post(INFER, content=body.encode())

@@ -5,7 +5,6 @@ each costly step (another instance, another image of a declared size) and it ref
 name; the work that runs off the event loop asks it whether the client is still there.
 """
 
-import threading
 from dataclasses import dataclass
 
 from app.errors import ClientGone, InvalidInput
@@ -31,7 +30,7 @@ class RequestBudget:
     def __init__(self, limits: RequestLimits) -> None:
         self.limits = limits
         self.pixels_left = limits.max_request_pixels
-        self._client_gone = threading.Event()
+        self._client_gone = False  # set on the event loop, read by the pool's threads
 
     def admit_instances(self, count: int, field: str) -> None:
         """Raise InvalidInput when a request holds more than MAX_INSTANCES images."""
@@ -62,9 +61,9 @@ class RequestBudget:
 
     def client_gone(self) -> None:
         """Mark the client as gone: work still running for this request stops at its next check."""
-        self._client_gone.set()
+        self._client_gone = True
 
     def check_client(self) -> None:
         """Raise ClientGone when the client has gone away."""
-        if self._client_gone.is_set():
+        if self._client_gone:
             raise ClientGone("the client went away")

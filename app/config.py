@@ -3,6 +3,7 @@
 import math
 import os
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -101,7 +102,7 @@ class Settings(BaseSettings):
             return None
         return BatchingPolicy(self.max_batch_size, self.max_queue_delay_ms / 1000)
 
-    @property
+    @cached_property
     def request_limits(self) -> RequestLimits:
         """What one request may declare: instances and image pixels."""
         return RequestLimits(self.max_instances, self.max_image_pixels, self.max_image_aspect, self.max_request_pixels)

@@ -15,8 +15,7 @@ from app.http_protocol import ServerState
 from app.lifecycle import install_signal_handlers
 from app.metrics import Metrics, RequestMetricsMiddleware
 from app.middleware.auth import ApiKeyMiddleware
-from app.middleware.body_limit import BodySizeLimitMiddleware
-from app.middleware.concurrency import ConcurrencyLimitMiddleware
+from app.middleware.request_limits import RequestLimitsMiddleware
 from app.middleware.request_context import ServiceApp
 from app.offload import WorkPool
 from app.registry import ModelRegistry
@@ -67,11 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: metrics, body limit (an early answer closes the connection), API keys,
-    # concurrency cap, then the routes (the request id and access log wrap them all, see ServiceApp).
-    app.add_middleware(ConcurrencyLimitMiddleware, max_requests=settings.max_concurrency)
+    # The last added runs first: metrics, request limits (an early answer closes the connection), API keys,
+    # then the routes (the request id and access log wrap them all, see ServiceApp).
     app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
+    )
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -12,10 +12,10 @@ def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """-T * logsumexp(logits / T) per row (Liu et al., 2020): higher means less like anything seen in training."""
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    peak = scaled.max(axis=-1)
-    log_sum = peak + np.log(np.exp(scaled - peak[..., None]).sum(axis=-1))
-    return (-temperature * log_sum).astype(np.float32)
+    scaled = np.asarray(logits, dtype=np.float64)
+    if temperature != 1.0:
+        scaled = scaled / temperature
+    return (-temperature * np.logaddexp.reduce(scaled, axis=-1)).astype(np.float32)
 
 
 def fit_threshold(scores: np.ndarray, keep: float) -> float:

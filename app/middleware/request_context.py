@@ -1,9 +1,9 @@
 """The request id (X-Request-ID) and the access log: the outermost layer, outside even the 500 handler."""
 
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from fastapi import FastAPI
@@ -27,7 +27,7 @@ def request_id_of(header: bytes | None) -> str:
         text = header.decode("latin-1")
         if SANE_REQUEST_ID.fullmatch(text):
             return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def note_model(request: Request, spec: ModelSpec, instances: int) -> None:

@@ -94,13 +94,15 @@ class Sample:
     latency_ms: float
 
 
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: bytes) -> int:
-    """Send one request on a keep-alive connection and read its whole response; its status."""
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, wire: bytes) -> tuple[int, bool]:
+    """Send one request on a keep-alive connection and read its whole response; its status, and whether the
+    server closes the connection after it (an answer sent before the body was read does)."""
     writer.write(wire)
     head = await reader.readuntil(b"\r\n\r\n")
     length = re.search(rb"\r\ncontent-length: *(\d+)", head, re.IGNORECASE)
     await reader.readexactly(int(length.group(1)) if length else 0)
-    return int(head.split(b" ", 2)[1])
+    closes = re.search(rb"\r\nconnection: *close", head, re.IGNORECASE) is not None
+    return int(head.split(b" ", 2)[1]), closes
 
 
 async def connection(
@@ -122,9 +124,10 @@ async def connection(
                 return
             index = rng.choices(range(len(kinds)), weights)[0]
             try:
-                status = await exchange(reader, writer, kinds[index].wire)
+                status, closes = await exchange(reader, writer, kinds[index].wire)
             except (OSError, asyncio.IncompleteReadError):
-                status = 0
+                status, closes = 0, True
+            if closes:
                 writer.close()
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
             samples.append(Sample(due - start, index, status, (loop.time() - due) * 1000))
@@ -220,7 +223,7 @@ def ready(port: int) -> bool:
     async def readyz() -> int:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
-            return await exchange(reader, writer, http_request("GET", "/readyz"))
+            return (await exchange(reader, writer, http_request("GET", "/readyz")))[0]
         finally:
             writer.close()
 

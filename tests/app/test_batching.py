@@ -7,6 +7,7 @@ import pytest
 
 from app.batching import AdaptiveBatcher, BatchingPolicy
 from app.inputs import PredictOptions
+from app.offload import WorkPool
 from app.predict import predict
 from app.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS
@@ -76,9 +77,10 @@ def test_a_failing_batch_fails_every_caller_and_the_queue_goes_on() -> None:
     np.testing.assert_array_equal(recovered, np.ones((1, 4)))
 
 
+@pytest.mark.parametrize("pool", [None, WorkPool(2)], ids=["on the loop", "large batches in the work pool"])
 @pytest.mark.parametrize("task", ["multiclass", "multilabel"])
 def test_a_digit_alone_and_in_a_concurrent_crowd_gets_identical_probabilities(
-    task: str, test_digits: tuple, test_canvases: tuple
+    task: str, pool: WorkPool | None, test_digits: tuple, test_canvases: tuple
 ) -> None:
     batch_sizes: list[int] = []
     registry = ModelRegistry(
@@ -86,6 +88,7 @@ def test_a_digit_alone_and_in_a_concurrent_crowd_gets_identical_probabilities(
         threads=1,
         observe=lambda _, rows, __: batch_sizes.append(rows),
         batching=BatchingPolicy(64, 0.0),
+        pool=pool,
     )
     registry.load()
     model = registry.for_task(task)

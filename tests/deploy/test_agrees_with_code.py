@@ -18,9 +18,6 @@ from tests.deploy.conftest import REPO, Manifest, find, kustomization_ids
 
 # Read by KServe from the predictor's first container, not by the service (which ignores it).
 READ_BY_KSERVE = {"PROTOCOL"}
-# How long the service's graceful shutdown may wait for requests in flight: the default of the
-# SHUTDOWN_TIMEOUT_S setting that the operations work adds to app/config.py.
-SHUTDOWN_TIMEOUT_S = 20
 SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
@@ -120,11 +117,12 @@ def test_runs_the_image_of_this_version_as_its_user(pod_envs: dict[str, tuple[di
 
 @pytest.mark.parametrize("name", POD_IDS)
 def test_grace_period_outlasts_the_graceful_shutdown(pod_envs: dict[str, tuple[dict, dict]], name: str) -> None:
-    pod, _ = pod_envs[name]
+    pod, env = pod_envs[name]
     (container,) = pod["containers"]
     sleep, seconds = container["lifecycle"]["preStop"]["exec"]["command"]
     assert sleep == "sleep"
-    assert pod["terminationGracePeriodSeconds"] > int(seconds) + SHUTDOWN_TIMEOUT_S
+    shutdown_timeout_s = Settings(**setting_values(env)).shutdown_timeout_s
+    assert pod["terminationGracePeriodSeconds"] > int(seconds) + shutdown_timeout_s
 
 
 def test_service_monitor_scrapes_the_metrics_route(client: TestClient, rendered: dict[str, list[Manifest]]) -> None:

@@ -1,10 +1,8 @@
-"""Prometheus metrics of one app instance, and the ASGI middleware that records requests."""
+"""Prometheus metrics of one app instance (requests are recorded by app.middleware.request_context)."""
 
 import os
-import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 INSTANCE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -104,30 +102,3 @@ class Metrics:
         self.workers_ready.set(0)
         if MULTIPROC_DIR_ENV in os.environ:
             multiprocess.mark_process_dead(os.getpid())
-
-
-class RequestMetricsMiddleware:
-    """Counts HTTP requests by route template and status, and times them (pure ASGI: cheap per request)."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        start = time.perf_counter()
-        status = 500
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_status)
-        finally:
-            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
-            self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - start)

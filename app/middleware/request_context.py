@@ -1,4 +1,5 @@
-"""The request id (X-Request-ID) and the access log: the outermost layer, outside even the 500 handler."""
+"""The request id (X-Request-ID), the access log and the request metrics: the outermost layer, outside even the
+500 handler, so every answer is counted and carries the id."""
 
 import logging
 import os
@@ -11,7 +12,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logs import FIELDS_ATTRIBUTE
-from app.metrics import UNMATCHED_ROUTE
+from app.metrics import UNMATCHED_ROUTE, Metrics
 from app.registry import ModelSpec
 
 REQUEST_ID_HEADER = b"x-request-id"
@@ -50,11 +51,13 @@ def _access_message(fields: dict[str, Any]) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (echoed in X-Request-ID), logs one line per request and each failure."""
+    """Gives each request an id (echoed in X-Request-ID), counts and times it by route template and status,
+    logs one line per request and each failure."""
 
-    def __init__(self, app: ASGIApp, access_log: bool) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool, metrics: Metrics) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -83,6 +86,9 @@ class RequestContextMiddleware:
             if self.access_log:
                 fields = self._fields(scope, status, start)
                 access_logger.info(_access_message(fields), extra={FIELDS_ATTRIBUTE: fields})
+        finally:
+            route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+            self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - start)
 
     @staticmethod
     def _fields(scope: Scope, status: int, start: float) -> dict[str, Any]:
@@ -106,4 +112,6 @@ class ServiceApp(FastAPI):
     """FastAPI with the request context outside Starlette's error middleware, so a 500 carries the id too."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return RequestContextMiddleware(super().build_middleware_stack(), self.state.settings.access_log)
+        return RequestContextMiddleware(
+            super().build_middleware_stack(), self.state.settings.access_log, self.state.metrics
+        )

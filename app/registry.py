@@ -19,8 +19,6 @@ from app.ood import OodRule
 from app.probes import PROBES_KEY, ProbeError, decode_probes, probe_mismatch
 
 logger = logging.getLogger(__name__)
-# A server sends no usage data; with it on, a read-only home makes onnxruntime print a non-JSON warning.
-ort.disable_telemetry_events()
 
 Task = Literal["multiclass", "multilabel"]
 ACTIVATION_OF_TASK: dict[str, str] = {"multiclass": "softmax", "multilabel": "sigmoid"}

@@ -7,7 +7,8 @@ request's latency counts from when it was due). The mix: both predict endpoints,
 (the first 10 % of the run, at least 10 s):
 - 0 unexpected statuses (and 0 connection errors);
 - resident memory grows at most 10 % over its size at the end of the warm-up;
-- p99 is stable: the last third's p99 is at most 2x the first third's (after the warm-up).
+- p99 is stable: the last third's p99 is at most 2x the first third's (after the warm-up), or at most
+  20 ms above it (a p99 of a few ms doubles with scheduling jitter alone).
 It also prints, by window, the service's CPU time per request (neighbours barely move it) and
 how long it waited for a CPU other processes held (what neighbours cost it).
 One worker pinned to core 0, this generator on core 1. Writes bench/results/soak-latest.json.
@@ -35,6 +36,8 @@ LOAD_SHARE = 0.7
 WINDOWS = 6
 RSS_GROWTH_LIMIT = 0.10
 P99_DRIFT_LIMIT = 2.0
+# A few milliseconds of scheduling jitter double a p99 of 5 ms: a rise within this is not instability.
+P99_SLACK_MS = 20.0
 
 
 @dataclass(frozen=True)
@@ -268,8 +271,8 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
             growth <= RSS_GROWTH_LIMIT, f"{rss_at_warm_up:.0f} MB -> peak {rss_peak:.0f} MB ({growth:+.1%}, limit +10%)"
         ),
         "p99 stable": (
-            drift <= P99_DRIFT_LIMIT,
-            f"first third {first_p99:.1f} ms, last third {last_p99:.1f} ms ({drift:.2f}x, limit 2x); "
+            drift <= P99_DRIFT_LIMIT or last_p99 - first_p99 <= P99_SLACK_MS,
+            f"first third {first_p99:.1f} ms, last third {last_p99:.1f} ms ({drift:.2f}x, limit 2x or +20 ms); "
             f"by {window_s:.0f} s window: {', '.join(f'{v:.1f}' for v in window_p99)} ms",
         ),
     }

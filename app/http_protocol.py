@@ -16,7 +16,7 @@ Phase = Literal["idle", "headers", "body"]
 SWEEP_ATTRIBUTE = "read_deadline_sweep"
 
 
-class ServerState(TypedDict):
+class LifespanState(TypedDict):
     """What the app's lifespan hands the server's protocol (uvicorn passes it to every connection)."""
 
     read_timeout_s: float

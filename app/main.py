@@ -11,7 +11,7 @@ from app import __version__
 from app.auth import KeyRing
 from app.config import Settings
 from app.errors import install_error_handlers
-from app.http_protocol import ServerState
+from app.http_protocol import LifespanState
 from app.lifecycle import install_signal_handlers
 from app.metrics import Metrics
 from app.middleware.auth import ApiKeyMiddleware
@@ -25,7 +25,7 @@ from app.routes.page import install_page
 
 
 @asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[ServerState]:
+async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
     """Load and verify every model before serving (unless `python -m app` already did); handle signals; hand
     uvicorn's protocol its settings."""
     registry: ModelRegistry = app.state.registry

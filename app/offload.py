@@ -33,7 +33,6 @@ class WorkPool:
     """A fixed number of threads; work beyond them waits its turn in the pool's queue."""
 
     def __init__(self, threads: int) -> None:
-        self.threads = threads
         self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="work")
 
     async def run(self, work: Callable[[], T]) -> T:

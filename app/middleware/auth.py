@@ -5,12 +5,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth import KeyRing, admin_key_accepts, bearer_token
 from app.errors import error_response
+from app.middleware import PROBE_PATHS
 from app.routes.page import STATIC_PATH, SWAGGER_PATH
 
-PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/metrics", "/v2/health/live", "/v2/health/ready"}
-    | {"/", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
-)
+PUBLIC_PATHS = PROBE_PATHS | {"/", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
 """Open without a key: probes, metrics, and the pages a browser opens before it can send a key."""
 PUBLIC_PREFIXES = (f"{STATIC_PATH}/", f"{SWAGGER_PATH}/")
 """The page's and Swagger UI's files, which the browser fetches without the key."""

@@ -4,10 +4,9 @@ bytes (MAX_BODY_BYTES). One layer for both: each layer costs every request."""
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, error_response
+from app.middleware import PROBE_PATHS
 
 CLOSE = (b"connection", b"close")
-EXEMPT_PREFIXES = ("/healthz", "/readyz", "/metrics", "/v2/health/")
-"""Health checks and metrics answer even when the worker is at its limit."""
 
 
 class RequestLimitsMiddleware:
@@ -22,6 +21,8 @@ class RequestLimitsMiddleware:
         self.app = app
         self.max_requests = max_requests
         self.max_body_bytes = max_body_bytes
+        self.too_large = f"request body is larger than {max_body_bytes} bytes (MAX_BODY_BYTES)"
+        self.busy = f"the server is at its limit of {max_requests} concurrent requests (MAX_CONCURRENCY)"
         self.active = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -36,18 +37,17 @@ class RequestLimitsMiddleware:
                 body_left = value != b"0"
             elif name == b"transfer-encoding":
                 body_left = True
-        too_large = f"request body is larger than {self.max_body_bytes} bytes (MAX_BODY_BYTES)"
         received = 0
 
         async def limited_receive() -> Message:
             nonlocal received, body_left
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-                raise PayloadTooLarge(too_large)
+                raise PayloadTooLarge(self.too_large)
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise PayloadTooLarge(too_large)
+                    raise PayloadTooLarge(self.too_large)
                 body_left = message.get("more_body", False)
             return message
 
@@ -56,12 +56,11 @@ class RequestLimitsMiddleware:
                 message = {**message, "headers": [*message.get("headers", []), CLOSE]}
             await send(message)
 
-        if scope["path"].startswith(EXEMPT_PREFIXES):
+        if scope["path"] in PROBE_PATHS:
             await self.app(scope, limited_receive, closing_send)
             return
         if self.active >= self.max_requests:
-            busy = f"the server is at its limit of {self.max_requests} concurrent requests (MAX_CONCURRENCY)"
-            await error_response(scope, 503, busy, {"retry-after": "1"})(scope, receive, closing_send)
+            await error_response(scope, 503, self.busy, {"retry-after": "1"})(scope, receive, closing_send)
             return
         self.active += 1
         try:

@@ -3,7 +3,6 @@
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,30 +10,18 @@ import orjson
 
 from app.budgets import RequestBudget
 from app.errors import InvalidInput, clip, quote
-from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
+from app.images import ImageError, decode_grayscale
 from app.registry import ModelSpec
+from app.tasks import DEFAULT_TOP_K, PredictOptions
 
 PIXEL_MAX = 255.0
 NUMERIC_KINDS = "iuf"
 PIXEL_NESTING = 3
 
 
-@dataclass(frozen=True)
-class PredictOptions:
-    """What a caller may ask besides the images."""
-
-    top_k: int = 3
-    return_logits: bool = False
-    thresholds: np.ndarray | None = None
-    explain: bool = False
-
-
 def prepare_image(data: bytes, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
-    """Decoded image -> model input: an MNIST-style digit for multiclass, a resized canvas for multilabel."""
-    gray = decode_grayscale(data, budget, max(spec.image_shape))
-    if spec.task == "multiclass":
-        return to_mnist_digit(gray, spec.image_shape[0])
-    return to_canvas(gray, spec.image_shape)
+    """Decoded image -> the model input its task expects (an MNIST-style digit, a resized canvas, ...)."""
+    return spec.task.model_input(decode_grayscale(data, budget, max(spec.image_shape)), spec.image_shape)
 
 
 def holds_images(body: bytes) -> bool:
@@ -99,25 +86,26 @@ def parse_form(
 
 
 def parse_options(values: Mapping[str, Any], spec: ModelSpec) -> PredictOptions:
-    """Check top_k and explain (multiclass), threshold (multilabel) and return_logits; refuse anything else."""
+    """Check the options the model's task accepts (top_k, explain, threshold, return_logits); refuse any other."""
+    labels = len(spec.labels)
     if not values:
-        return PredictOptions(thresholds=spec.thresholds)
-    allowed = {"return_logits", *(("top_k", "explain") if spec.task == "multiclass" else ("threshold",))}
+        return PredictOptions(top_k=min(DEFAULT_TOP_K, labels))
+    allowed = spec.task.options
     unknown = sorted(set(values) - allowed)
     if unknown:
         raise InvalidInput(
-            f"{clip(unknown[0])}: not accepted by a {spec.task} model (accepted: {', '.join(sorted(allowed))})"
+            f"{clip(unknown[0])}: not accepted by a {spec.task.name} model (accepted: {', '.join(sorted(allowed))})"
         )
-    return_logits = _flag(values, "return_logits")
-    explain = _flag(values, "explain")
-    labels = len(spec.labels)
-    top_k = values.get("top_k", min(3, labels))
+    top_k = values.get("top_k", min(DEFAULT_TOP_K, labels))
     if type(top_k) is not int or not 1 <= top_k <= labels:
         raise InvalidInput(f"top_k: expected an integer from 1 to {labels}, got {quote(top_k)}")
-    thresholds = spec.thresholds
-    if "threshold" in values:
-        thresholds = _parse_threshold(values["threshold"], labels)
-    return PredictOptions(top_k=top_k, return_logits=return_logits, thresholds=thresholds, explain=explain)
+    threshold = _parse_threshold(values["threshold"], labels) if "threshold" in values else None
+    return PredictOptions(
+        top_k=top_k,
+        return_logits=_flag(values, "return_logits"),
+        threshold=threshold,
+        explain=_flag(values, "explain"),
+    )
 
 
 def _flag(values: Mapping[str, Any], name: str) -> bool:

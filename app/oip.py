@@ -13,9 +13,8 @@ import orjson
 from app.budgets import RequestBudget
 from app.errors import InvalidInput, quote
 from app.inputs import check_pixels, load_json, may_hold_booleans, reject_booleans
-from app.postprocess import apply_thresholds
-from app.predict import ood_verdict, probabilities
 from app.registry import ModelSpec
+from app.tasks import TensorSpec
 
 INPUT_DATATYPES: dict[str, np.dtype] = {
     "FP32": np.dtype("<f4"),
@@ -25,33 +24,19 @@ INPUT_DATATYPES: dict[str, np.dtype] = {
     "INT64": np.dtype("<i8"),
 }
 OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
-MULTICLASS_ANSWERS = {"label": "INT64", "is_digit": "BOOL", "ood_score": "FP32"}
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    """A named tensor as model metadata describes it (-1 = any batch size)."""
-
-    name: str
-    datatype: str
-    shape: list[int]
-
-    def as_metadata(self) -> dict[str, Any]:
-        return {"name": self.name, "datatype": self.datatype, "shape": self.shape}
-
 
 def input_tensor(spec: ModelSpec) -> TensorSpec:
     return TensorSpec(spec.input_name, "FP32", [-1, *spec.image_shape])
 
 
 def output_tensors(spec: ModelSpec) -> list[TensorSpec]:
-    """logits and probabilities for both tasks; label, is_digit and ood_score (multiclass) or flags (multilabel)."""
+    """logits and probabilities for every task, then the task's answers (label, is_digit, ood_score; or flags)."""
     labels = len(spec.labels)
-    if spec.task == "multiclass":
-        answer = [TensorSpec(name, datatype, [-1]) for name, datatype in MULTICLASS_ANSWERS.items()]
-    else:
-        answer = [TensorSpec("flags", "BOOL", [-1, labels])]
-    return [TensorSpec("logits", "FP32", [-1, labels]), TensorSpec("probabilities", "FP32", [-1, labels]), *answer]
+    return [
+        TensorSpec("logits", "FP32", [-1, labels]),
+        TensorSpec("probabilities", "FP32", [-1, labels]),
+        *spec.task.answer_tensors(labels),
+    ]
 
 
 @dataclass(frozen=True)
@@ -184,13 +169,8 @@ def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> l
 
 def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray]:
     """Every output tensor from the logits, with the same activation as /predict."""
-    scores = probabilities(spec, logits)
-    if spec.task == "multiclass":
-        ood_scores, is_digit = ood_verdict(spec, logits)
-        answer = {"label": scores.argmax(axis=1).astype(np.int64), "is_digit": is_digit, "ood_score": ood_scores}
-        return {"logits": logits, "probabilities": scores, **answer}
-    assert spec.thresholds is not None
-    return {"logits": logits, "probabilities": scores, "flags": apply_thresholds(scores, spec.thresholds)}
+    probabilities = spec.task.probabilities(logits)
+    return {"logits": logits, "probabilities": probabilities, **spec.task.answers(probabilities, logits)}
 
 
 def encode_infer_response(

@@ -1,12 +1,7 @@
 """Is it a digit at all? The energy score of the logits and its threshold: pure numpy, no web."""
 
 from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
-
-SCORE_KINDS = ("energy",)
-
 
 def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """-T * logsumexp(logits / T) per row (Liu et al., 2020): higher means less like anything seen in training."""
@@ -41,14 +36,3 @@ class OodRule:
     def is_digit(self, scores: np.ndarray) -> np.ndarray:
         """True where the score is at or below the threshold."""
         return np.asarray(scores) <= np.float32(self.threshold)
-
-    @classmethod
-    def from_metadata(cls, ood: dict[str, Any]) -> "OodRule":
-        """The rule model.json's `ood` object describes; KeyError, TypeError or ValueError when it is malformed."""
-        kind = ood["score"]
-        if kind not in SCORE_KINDS:
-            raise ValueError(f"ood score must be one of {', '.join(SCORE_KINDS)}, got {kind!r}")
-        temperature, threshold = float(ood["temperature"]), float(ood["threshold"])
-        if not temperature > 0 or not np.isfinite(threshold):
-            raise ValueError(f"ood temperature must be > 0 and threshold finite, got {temperature} and {threshold}")
-        return cls(kind, temperature, threshold)

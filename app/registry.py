@@ -1,13 +1,11 @@
 """The model repository: finds models under MODELS_DIR, verifies them, runs onnxruntime. No HTTP here."""
 
-import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 import numpy as np
 import onnxruntime as ort
@@ -15,88 +13,55 @@ import onnxruntime as ort
 from app.batching import AdaptiveBatcher, BatchingPolicy, run_logits
 from app.errors import ModelLoadError, ModelNotFound, ModelNotReady, quote
 from app.offload import WorkPool
-from app.ood import OodRule
-from app.probes import PROBES_KEY, ProbeError, decode_probes, probe_mismatch
+from app.model_card import CARD_FILE, ONNX_FILE, CardError, ModelCard, read_card, sha256_hex
+from app.probes import ProbeError, decode_probes, probe_mismatch
+from app.runtime import open_session
+from app.tasks import TASKS, Task
 
 logger = logging.getLogger(__name__)
 
-Task = Literal["multiclass", "multilabel"]
-ACTIVATION_OF_TASK: dict[str, str] = {"multiclass": "softmax", "multilabel": "sigmoid"}
-MODEL_FILE = "model.onnx"
-METADATA_FILE = "model.json"
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ModelSpec:
-    """What model.json says about a model, checked."""
+    """A model's checked card, with what serving reads from it in ready-to-use form."""
 
-    name: str
-    version: str
+    card: ModelCard
     task: Task
-    activation: str
-    input_name: str
-    image_shape: tuple[int, int]
-    output_name: str
-    labels: tuple[str, ...]
-    temperature: float
-    thresholds: np.ndarray | None
-    ood: OodRule | None
-    sha256: str
     probe_pixels: np.ndarray
     probe_logits: np.ndarray
-    metadata: dict[str, Any]
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, Any], path: Path) -> "ModelSpec":
-        """Validate a parsed model.json; raise ModelLoadError naming the first problem."""
+    def from_card(cls, card: ModelCard, path: Path) -> "ModelSpec":
+        """The spec of a validated card; ModelLoadError when its probes are malformed."""
         try:
-            task = metadata["task"]
-            if task not in ACTIVATION_OF_TASK:
-                raise ModelLoadError(path, f"task must be multiclass or multilabel, got {task!r}")
-            if metadata["activation"] != ACTIVATION_OF_TASK[task]:
-                raise ModelLoadError(path, f"a {task} model needs activation {ACTIVATION_OF_TASK[task]!r}")
-            shape = metadata["input"]["shape"]
-            if len(shape) != 3 or not all(isinstance(side, int) and side > 0 for side in shape[1:]):
-                raise ModelLoadError(path, f"input shape must be [batch, H, W], got {shape}")
-            labels = tuple(str(label) for label in metadata["labels"])
-            temperature = float(metadata.get("temperature", 1.0))
-            if not temperature > 0:
-                raise ModelLoadError(path, f"temperature must be > 0, got {temperature}")
-            thresholds = None
-            ood = OodRule.from_metadata(metadata["ood"]) if task == "multiclass" else None
-            if task == "multilabel":
-                thresholds = np.asarray(metadata["thresholds"], dtype=np.float32)
-                if thresholds.shape != (len(labels),) or not np.all((thresholds > 0) & (thresholds < 1)):
-                    raise ModelLoadError(path, f"thresholds must be {len(labels)} numbers in (0, 1)")
-            if PROBES_KEY not in metadata:
-                raise ModelLoadError(path, f"has no {PROBES_KEY!r}: add them with `python -m training.probes FOLDER`")
-            try:
-                probe_pixels, probe_logits = decode_probes(
-                    metadata[PROBES_KEY], (shape[1], shape[2]), len(labels)
-                )
-            except ProbeError as error:
-                raise ModelLoadError(path, str(error)) from None
-            return cls(
-                name=str(metadata["name"]),
-                version=str(metadata["version"]),
-                task=task,
-                activation=metadata["activation"],
-                input_name=str(metadata["input"]["name"]),
-                image_shape=(shape[1], shape[2]),
-                output_name=str(metadata["output"]["name"]),
-                labels=labels,
-                temperature=temperature,
-                thresholds=thresholds,
-                ood=ood,
-                sha256=str(metadata["onnx_sha256"]).lower(),
-                probe_pixels=probe_pixels,
-                probe_logits=probe_logits,
-                metadata=metadata,
-            )
-        except KeyError as missing:
-            raise ModelLoadError(path, f"missing key {missing}") from None
-        except (TypeError, ValueError) as wrong:
-            raise ModelLoadError(path, f"malformed metadata: {wrong}") from None
+            probe_pixels, probe_logits = decode_probes(card.probes, card.input.image_shape, len(card.labels))
+        except ProbeError as error:
+            raise ModelLoadError(path, str(error)) from None
+        return cls(card, TASKS[card.task].from_card(card), probe_pixels, probe_logits)
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    @property
+    def version(self) -> str:
+        return self.card.version
+
+    @property
+    def input_name(self) -> str:
+        return self.card.input.name
+
+    @property
+    def output_name(self) -> str:
+        return self.card.output.name
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return self.card.input.image_shape
+
+    @property
+    def labels(self) -> list[str]:
+        return self.card.labels
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -156,32 +121,27 @@ def load_model(
 
     The ONNX file is read once: the bytes that were hashed are the bytes onnxruntime runs.
     """
-    metadata_path = folder / METADATA_FILE
-    onnx_path = folder / MODEL_FILE
+    card_path = folder / CARD_FILE
+    onnx_path = folder / ONNX_FILE
     try:
-        metadata = json.loads(metadata_path.read_bytes())
+        card = read_card(json.loads(card_path.read_bytes()))
     except OSError as error:
-        raise ModelLoadError(metadata_path, f"cannot read: {error.strerror}") from None
+        raise ModelLoadError(card_path, f"cannot read: {error.strerror}") from None
     except UnicodeDecodeError as error:
-        raise ModelLoadError(metadata_path, f"not UTF-8 text: {error.reason} at byte {error.start}") from None
+        raise ModelLoadError(card_path, f"not UTF-8 text: {error.reason} at byte {error.start}") from None
     except json.JSONDecodeError as error:
-        raise ModelLoadError(metadata_path, f"not valid JSON: {error}") from None
-    if not isinstance(metadata, dict):
-        raise ModelLoadError(metadata_path, "must hold a JSON object")
-    spec = ModelSpec.from_metadata(metadata, metadata_path)
-    if spec.name != folder.name:
-        raise ModelLoadError(metadata_path, f"name {spec.name!r} does not match its folder {folder.name!r}")
+        raise ModelLoadError(card_path, f"not valid JSON: {error}") from None
+    except CardError as error:
+        raise ModelLoadError(card_path, str(error)) from None
+    if card.name != folder.name:
+        raise ModelLoadError(card_path, f"name {card.name!r} does not match its folder {folder.name!r}")
+    spec = ModelSpec.from_card(card, card_path)
     onnx_bytes = _read_bytes(onnx_path)
-    actual = hashlib.sha256(onnx_bytes).hexdigest()
-    if actual != spec.sha256:
-        raise ModelLoadError(onnx_path, f"sha256 {actual} does not match model.json ({spec.sha256})")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.log_severity_level = 3
+    actual = sha256_hex(onnx_bytes)
+    if actual != card.onnx_sha256:
+        raise ModelLoadError(onnx_path, f"sha256 {actual} does not match model.json ({card.onnx_sha256})")
     try:
-        session = ort.InferenceSession(onnx_bytes, options, providers=["CPUExecutionProvider"])
+        session = open_session(onnx_bytes, threads)
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
     _check_signature(session, spec, onnx_path)
@@ -246,20 +206,20 @@ class ModelRegistry:
         """Load and verify every models/<name>/ folder, then swap them in; all or nothing."""
         if not self.models_dir.is_dir():
             raise ModelLoadError(self.models_dir, "models folder does not exist")
-        folders = sorted(path.parent for path in self.models_dir.glob(f"*/{METADATA_FILE}"))
+        folders = sorted(path.parent for path in self.models_dir.glob(f"*/{CARD_FILE}"))
         if not folders:
-            raise ModelLoadError(self.models_dir, f"no <name>/{METADATA_FILE} found")
+            raise ModelLoadError(self.models_dir, f"no <name>/{CARD_FILE} found")
         models: dict[str, Model] = {}
         by_task: dict[str, Model] = {}
         for folder in folders:
             model = load_model(folder, self.threads, self._observe, self._batching, self._pool)
-            if model.spec.task in by_task:
-                other = by_task[model.spec.task].spec.name
-                raise ModelLoadError(folder, f"a second {model.spec.task} model (already have {other!r})")
-            models[model.spec.name] = by_task[model.spec.task] = model
+            task = model.spec.task.name
+            if task in by_task:
+                raise ModelLoadError(folder, f"a second {task} model (already have {by_task[task].spec.name!r})")
+            models[model.spec.name] = by_task[task] = model
         self._loaded = LoadedModels(models, by_task)
         for spec in (model.spec for model in models.values()):
-            logger.info("loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task, spec.sha256[:12])
+            logger.info("loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task.name, spec.card.onnx_sha256[:12])
 
     def names(self) -> list[str]:
         """Names of the loaded models."""
@@ -279,7 +239,7 @@ class ModelRegistry:
             raise ModelNotFound(f"no model named {quote(name)}; available: {', '.join(sorted(loaded))}")
         return loaded[name]
 
-    def for_task(self, task: Task) -> Model:
+    def for_task(self, task: str) -> Model:
         """The loaded model answering that task."""
         by_task = self._loaded.by_task
         if task not in by_task:

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from app.explain import occlusion_masks
-from app.inputs import PredictOptions
-from app.predict import explanations, predict, probabilities
+from app.predict import explanations, predict
 from app.registry import Model, load_model
+from app.tasks import PredictOptions
 from training.data import load_mnist
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +43,7 @@ async def measure(model: Model, digits: np.ndarray, runs: int) -> None:
     calls: dict[str, Callable[[], Awaitable[object]]] = {}
     for count in COUNTS:
         pixels = digits[:count]
-        scores = probabilities(model.spec, model.logits(pixels))
+        scores = model.spec.task.probabilities(model.logits(pixels))
         calls[f"explanation {count}"] = partial(explanations, model, pixels, scores)
         calls[f"predict {count}"] = partial(predict, model, pixels, PredictOptions())
         calls[f"explained {count}"] = partial(predict, model, pixels, PredictOptions(explain=True))

@@ -12,7 +12,7 @@ router = APIRouter(tags=["models"])
 @router.get("/models", response_model=ModelList, responses={503: {"model": ErrorResponse}})
 async def list_models(registry: RegistryDep, reloader: ReloaderDep) -> JSONResponse:
     """The metadata of every loaded model, and how the last reload went."""
-    return JSONResponse({"models": [model.spec.metadata for model in registry.models()], "last_reload": reloader.last})
+    return JSONResponse({"models": [model.spec.card.model_dump(mode="json") for model in registry.models()], "last_reload": reloader.last})
 
 
 @router.get(
@@ -22,4 +22,4 @@ async def list_models(registry: RegistryDep, reloader: ReloaderDep) -> JSONRespo
 )
 async def get_model(name: str, registry: RegistryDep) -> JSONResponse:
     """One model's metadata: task, activation, input shape, labels, temperature or thresholds, metrics."""
-    return JSONResponse(registry.get(name).spec.metadata)
+    return JSONResponse(registry.get(name).spec.card.model_dump(mode="json"))

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import json
 import os
 import shutil
 import socket
@@ -10,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -43,6 +45,11 @@ def test_digits(mnist: Mnist) -> tuple[np.ndarray, np.ndarray]:
 def test_canvases(mnist: Mnist) -> tuple[np.ndarray, np.ndarray]:
     """200 multilabel canvases built from MNIST test digits only."""
     return make_canvases(mnist.x_test, mnist.y_test, 200, seed=7)
+
+
+def shipped_card(name: str) -> dict[str, Any]:
+    """A shipped model.json, parsed, as a fresh dict safe to change."""
+    return json.loads((SHIPPED_MODELS / name / "model.json").read_text())
 
 
 @pytest.fixture()

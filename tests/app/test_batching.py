@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from app.batching import AdaptiveBatcher, BatchingPolicy
-from app.inputs import PredictOptions
 from app.offload import WorkPool
 from app.predict import predict
+from app.tasks import PredictOptions
 from app.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS
 
@@ -93,7 +93,7 @@ def test_a_digit_alone_and_in_a_concurrent_crowd_gets_identical_probabilities(
     registry.load()
     model = registry.for_task(task)
     images = (test_digits[0] if task == "multiclass" else test_canvases[0])[:40].astype(np.float32)
-    options = PredictOptions(thresholds=model.spec.thresholds)
+    options = PredictOptions()
 
     async def alone_then_crowd() -> tuple[list[dict], list[dict]]:
         alone = [await predict(model, image[None], options) for image in images]

@@ -76,7 +76,7 @@ def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
     np.testing.assert_array_equal(decoded["label"], logits.argmax(axis=1))
     np.testing.assert_allclose(decoded["probabilities"].sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(decoded["ood_score"], -np.log(np.exp(logits.astype(np.float64)).sum(axis=1)), rtol=1e-6)
-    np.testing.assert_array_equal(decoded["is_digit"], decoded["ood_score"] <= spec.ood.threshold)
+    np.testing.assert_array_equal(decoded["is_digit"], decoded["ood_score"] <= spec.task.ood.threshold)
 
 
 @pytest.mark.parametrize(

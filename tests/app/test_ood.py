@@ -53,16 +53,3 @@ def test_rule_says_digit_at_or_below_the_threshold() -> None:
     rule = OodRule("energy", 1.0, float(energy_score(logits[:1])[0]))
     scores = rule.score(logits)
     assert rule.is_digit(scores).tolist() == [True, False]
-
-
-def test_rule_from_metadata_checks_what_it_reads() -> None:
-    rule = OodRule.from_metadata({"score": "energy", "temperature": 1, "threshold": -7.5, "fitted_on": "validation"})
-    assert rule == OodRule("energy", 1.0, -7.5)
-    with pytest.raises(ValueError, match="score must be one of energy"):
-        OodRule.from_metadata({"score": "msp", "temperature": 1, "threshold": 0.5})
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        OodRule.from_metadata({"score": "energy", "temperature": -1, "threshold": 0.5})
-    with pytest.raises(ValueError, match="threshold finite"):
-        OodRule.from_metadata({"score": "energy", "temperature": 1, "threshold": float("nan")})
-    with pytest.raises(KeyError):
-        OodRule.from_metadata({"score": "energy", "temperature": 1})

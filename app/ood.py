@@ -10,7 +10,8 @@ def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = np.asarray(logits, dtype=np.float64)
     if temperature != 1.0:
         scaled = scaled / temperature
-    return (-temperature * np.logaddexp.reduce(scaled, axis=-1)).astype(np.float32)
+    energy: np.ndarray = -temperature * np.logaddexp.reduce(scaled, axis=-1)
+    return energy.astype(np.float32)
 
 
 def fit_threshold(scores: np.ndarray, keep: float) -> float:

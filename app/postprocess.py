@@ -10,7 +10,8 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     scaled = np.asarray(logits, dtype=np.float64) / temperature
     shifted = scaled - scaled.max(axis=-1, keepdims=True)
     exp = np.exp(shifted)
-    return (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+    probabilities: np.ndarray = exp / exp.sum(axis=-1, keepdims=True)
+    return probabilities.astype(np.float32)
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

@@ -98,7 +98,7 @@ class Model:
     def logits(self, pixels: np.ndarray) -> np.ndarray:
         """Raw logits [N, labels] for float32 pixels [N, H, W] in 0..255, in one onnxruntime call."""
         start = time.perf_counter()
-        result = self._session.run(self._outputs, {self.spec.input_name: pixels})[0]
+        result: np.ndarray = self._session.run(self._outputs, {self.spec.input_name: pixels})[0]
         if self._observe is not None:
             self._observe(self.spec.name, len(pixels), time.perf_counter() - start)
         return result

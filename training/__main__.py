@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from training.data import DataError, load_mnist
+from training.tasks import TRAINING_TASKS
 
 SHIPPED_OUT = Path("models")
 REFERENCE_OUT = Path("build/models")
 USAGE_ERROR = 2
 FAILURE = 1
+ARCHITECTURES = sorted({arch for task in TRAINING_TASKS.values() for arch in task.architectures})
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -52,9 +54,9 @@ def build_parser() -> OneLineParser:
             "and exits 2."
         ),
     )
-    parser.add_argument("--model", choices=["multiclass", "multilabel", "all"], default=None,
+    parser.add_argument("--model", choices=[*TRAINING_TASKS, "all"], default=None,
                         help="which model to train (default: all for cnn, multiclass for mlp)")
-    parser.add_argument("--arch", choices=["cnn", "mlp"], default="cnn",
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="cnn",
                         help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); "
                              "multilabel is always cnn")
     parser.add_argument("--epochs", type=positive_int, default=None,
@@ -72,11 +74,14 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def tasks_with(arch: str) -> list[str]:
+    """The tasks that have a network of that architecture (cnn: all; mlp: multiclass)."""
+    return [name for name, task in TRAINING_TASKS.items() if arch in task.architectures]
+
+
 def selected_tasks(model: str | None, arch: str) -> list[str]:
-    """The tasks to train: mlp exists only for multiclass; cnn defaults to both."""
-    if arch == "mlp":
-        return ["multiclass"]
-    return ["multiclass", "multilabel"] if model in (None, "all") else [model]
+    """The tasks to train: all that have the architecture, unless --model names one."""
+    return tasks_with(arch) if model in (None, "all") else [model]
 
 
 def check_writable(folder: Path) -> None:
@@ -90,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     """Validate everything cheap first, then import TensorFlow and train."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.arch == "mlp" and args.model in ("multilabel", "all"):
-        parser.error("--arch mlp exists only for --model multiclass")
+    available = tasks_with(args.arch)
+    if args.model not in (None, "all", *available) or (args.model == "all" and available != list(TRAINING_TASKS)):
+        parser.error(f"--arch {args.arch} exists only for --model {' or '.join(available)}")
     tasks = selected_tasks(args.model, args.arch)
     out = args.out or (SHIPPED_OUT if args.arch == "cnn" else REFERENCE_OUT)
     try:
@@ -105,12 +111,12 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from training.export import ParityError
-    from training.train import TASKS, RunConfig, run
+    from training.train import RunConfig, run
 
     command = shlex.join(["python", "-m", "training", *(sys.argv[1:] if argv is None else argv)])
     results = []
     for task in tasks:
-        epochs = args.epochs or TASKS[task].epochs
+        epochs = args.epochs or TRAINING_TASKS[task].epochs
         config = RunConfig(task, args.arch, epochs, args.seed, args.limit, out, command)
         try:
             results.append(run(config, mnist))
@@ -118,10 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return FAILURE
     for result in results:
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in result.card["metrics"].items() if isinstance(v, float))
+        metrics = result.card.metrics
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
         print(f"{result.name} ({result.arch}) -> {result.folder}: {scores}")
-        if "ood" in result.card["metrics"]:
-            families = result.card["metrics"]["ood"]["families"].items()
+        if "ood" in metrics:
+            families = metrics["ood"]["families"].items()
             print("  not a digit? AUROC / false positives at the threshold: " + ", ".join(
                 f"{name} {figures['auroc']:.4f} / {figures['fpr_at_threshold']:.2%}" for name, figures in families
             ))

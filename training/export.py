@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import shutil
@@ -18,9 +17,12 @@ import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
+from app.model_card import CARD_FILE, ModelCard, sha256_hex
 from app.probes import PROBES_KEY
+from app.runtime import open_session
 from training.data import LABELS, NUM_CLASSES
 from training.probes import make_probes
+from training.tasks import TrainingTask
 
 INPUT_NAME = "pixels"
 OUTPUT_NAME = "logits"
@@ -63,18 +65,9 @@ def export_onnx(model: keras.Model, path: Path) -> None:
     onnx.save(onnx_model, str(path))
 
 
-def onnx_session(path: Path, threads: int = 1) -> ort.InferenceSession:
-    """An onnxruntime CPU session with a fixed thread count."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 def onnx_logits(path: Path, pixels: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Run the ONNX file on uint8 or float pixels and return float32 logits."""
-    session = onnx_session(path, threads=os.cpu_count() or 1)
+    session = open_session(path, threads=os.cpu_count() or 1)
     batches = [
         session.run([OUTPUT_NAME], {INPUT_NAME: pixels[i : i + batch_size].astype(np.float32)})[0]
         for i in range(0, len(pixels), batch_size)
@@ -93,16 +86,10 @@ def check_parity(
     )
 
 
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    with path.open("rb") as stream:
-        return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
 def install(staging: Path, target: Path) -> None:
     """Move every file of `staging` into `target`, each with os.replace; model.json goes last."""
     target.mkdir(parents=True, exist_ok=True)
-    files = sorted(staging.iterdir(), key=lambda p: p.name == "model.json")
+    files = sorted(staging.iterdir(), key=lambda p: p.name == CARD_FILE)
     for src in files:
         tmp = target / f".{src.name}.incoming"
         shutil.copyfile(src, tmp)
@@ -123,24 +110,24 @@ def tool_versions() -> dict[str, str]:
 
 
 def model_card(
-    *, name: str, task: str, activation: str, side: int, calibration: dict[str, object],
-    metrics: dict[str, object], training: dict[str, object], onnx_path: Path, probe_pixels: np.ndarray,
-) -> dict[str, object]:
-    """The model.json contract the service reads, with probe inferences it checks on every load."""
-    return {
-        "name": name,
+    task: TrainingTask, *, calibration: dict[str, object], metrics: dict[str, object], training: dict[str, object],
+    onnx_path: Path, probe_pixels: np.ndarray,
+) -> ModelCard:
+    """The task's model.json card, with the probe inferences the service checks on every load."""
+    return task.card.model_validate({
+        "name": task.model_name,
         "version": MODEL_VERSION,
-        "task": task,
-        "activation": activation,
-        "input": {"name": INPUT_NAME, "shape": [None, side, side], "dtype": "float32", "pixel_range": [0, 255]},
+        "task": task.serving.name,
+        "activation": task.serving.activation,
+        "input": {"name": INPUT_NAME, "shape": [None, task.side, task.side], "dtype": "float32", "pixel_range": [0, 255]},
         "output": {"name": OUTPUT_NAME, "shape": [None, NUM_CLASSES], "dtype": "float32"},
         "labels": LABELS,
         **calibration,
-        "onnx_sha256": sha256_of(onnx_path),
+        "onnx_sha256": sha256_hex(onnx_path.read_bytes()),
         "onnx_bytes": onnx_path.stat().st_size,
         PROBES_KEY: make_probes(onnx_path, INPUT_NAME, OUTPUT_NAME, probe_pixels),
         "metrics": metrics,
         "training": training,
         "tools": tool_versions(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    })

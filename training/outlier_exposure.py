@@ -5,9 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from training.outliers import OUTLIER_LABEL
-
-OUTLIER_WEIGHT = 0.5
+from training.outliers import OUTLIER_LABEL, OUTLIER_WEIGHT
 
 
 class OutlierExposureLoss(keras.losses.Loss):

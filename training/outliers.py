@@ -18,6 +18,7 @@ from app.images import to_mnist_digit
 from training.data import DIGIT_SIDE, MAX_SHIFT, Mnist, shift_digits
 
 OUTLIER_LABEL = -1
+OUTLIER_WEIGHT = 0.5  # the loss on a negative, relative to a digit's: cross-entropy to the uniform distribution
 DRAW_SCALE = 4  # strokes, blobs and letters are drawn at 4x and brought to 28x28 the way the upload path does it
 DRAW_SIDE = DIGIT_SIDE * DRAW_SCALE
 UPLOAD_STYLE_FRACTION = 0.3  # share of the UPLOAD_FRAMED_KINDS also passed through the upload path's framing

@@ -12,39 +12,29 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 
+from app.model_card import CARD_FILE, ONNX_FILE
 from app.probes import PROBES_KEY, encode_probes
-from training.data import DataError, Mnist, load_mnist, make_canvases
+from app.runtime import open_session
+from training.data import DataError, Mnist, load_mnist
+from training.tasks import PROBE_COUNT, TRAINING_TASKS
 
-PROBE_COUNT = 4
-PROBE_SEED = 20_240_601  # canvases of their own, not the scored test canvases
 USAGE_ERROR = 2
-
-
-def probe_pixels(task: str, mnist: Mnist) -> np.ndarray:
-    """The probe inputs of a task: the first MNIST test digits, or canvases drawn from test digits."""
-    if task == "multiclass":
-        return mnist.x_test[:PROBE_COUNT]
-    if task == "multilabel":
-        return make_canvases(mnist.x_test, mnist.y_test, PROBE_COUNT, PROBE_SEED)[0]
-    raise ValueError(f"unknown task {task!r}")
 
 
 def make_probes(onnx_path: Path, input_name: str, output_name: str, pixels: np.ndarray) -> dict[str, object]:
     """model.json's `probes` entry: `pixels` and the logits onnxruntime gives for them from onnx_path."""
-    session = ort.InferenceSession(onnx_path.read_bytes(), providers=["CPUExecutionProvider"])
+    session = open_session(onnx_path)
     logits = session.run([output_name], {input_name: pixels.astype(np.float32)})[0]
     return encode_probes(pixels, logits)
 
 
 def add_probes(folder: Path, mnist: Mnist) -> dict[str, object]:
     """Write probes computed from folder/model.onnx into folder/model.json (atomically); return them."""
-    card_path = folder / "model.json"
+    card_path = folder / CARD_FILE
     card = json.loads(card_path.read_text())
-    probes = make_probes(
-        folder / "model.onnx", card["input"]["name"], card["output"]["name"], probe_pixels(card["task"], mnist)
-    )
+    pixels = TRAINING_TASKS[card["task"]].probe_inputs(mnist)
+    probes = make_probes(folder / ONNX_FILE, card["input"]["name"], card["output"]["name"], pixels)
     card[PROBES_KEY] = probes
     incoming = folder / ".model.json.incoming"
     incoming.write_text(json.dumps(card, indent=2) + "\n")

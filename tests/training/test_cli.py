@@ -65,8 +65,8 @@ def test_small_end_to_end_run_ships_complete_models(tmp_path: Path, mnist: Mnist
     assert "━" in result.stdout  # Keras' progress bar
     for name in ("mnist-multiclass", "mnist-multilabel"):
         card = check_model_folder(out / name, name)
-        assert card["training"]["seed"] == 1 and card["training"]["train_size"] == 2000
-        assert "--limit 2000" in card["training"]["command"]
+        assert card.training["seed"] == 1 and card.training["train_size"] == 2000
+        assert "--limit 2000" in card.training["command"]
     logits = onnx_logits(out / "mnist-multiclass", mnist.x_test[:500])
     # two short epochs already learn something: chance is 0.1; with outlier exposure (28 % of each tiny epoch
     # is generated non-digits) this run lands near 0.45, the full run at 0.994
@@ -80,4 +80,4 @@ def test_mlp_reference_trains_with_the_same_command(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert [p.name for p in out.iterdir()] == ["mnist-multiclass"]
     card = check_model_folder(out / "mnist-multiclass", "mnist-multiclass")
-    assert card["training"]["arch"] == "mlp" and "accuracy" in result.stdout
+    assert card.training["arch"] == "mlp" and "accuracy" in result.stdout

@@ -1,4 +1,7 @@
-"""Calibration from logits in pure numpy: temperature scaling, per-label thresholds, ECE."""
+"""Calibration from logits in pure numpy: temperature scaling, per-label thresholds, ECE.
+
+Probabilities come from the service's own softmax and sigmoid (app.postprocess), so what is fitted here is
+what the service applies."""
 
 from __future__ import annotations
 
@@ -16,18 +19,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = np.asarray(logits, dtype=np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    """Probabilities softmax(z / T)."""
-    return np.exp(log_softmax(np.asarray(logits, dtype=np.float64) / temperature))
-
-
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function, in float64."""
-    z = np.asarray(logits, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def nll(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:

@@ -11,7 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from training.calibrate import Reliability, nll, reliability, softmax  # noqa: E402
+from app.postprocess import softmax  # noqa: E402
+from training.calibrate import Reliability, nll, reliability  # noqa: E402
 from training.data import LABELS, NUM_CLASSES  # noqa: E402
 
 

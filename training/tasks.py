@@ -16,6 +16,7 @@ import numpy as np
 
 from app.model_card import ModelCard, MulticlassCard, MultilabelCard, OodCard
 from app.ood import energy_score, fit_threshold
+from app.postprocess import sigmoid, softmax
 from app.tasks import Multiclass, Multilabel, Task
 from training import calibrate, evaluate, outliers
 from training.data import CANVAS_SIDE, DIGIT_SIDE, Mnist, make_canvases, shift_digits
@@ -188,8 +189,8 @@ class MulticlassTraining(TrainingTask):
         assert isinstance(card, MulticlassCard)
         evaluate.plot_confusion_matrix(test.y, test_logits.argmax(axis=-1), folder / "confusion_matrix.png")
         evaluate.plot_reliability(
-            calibrate.reliability(calibrate.softmax(test_logits), test.y),
-            calibrate.reliability(calibrate.softmax(test_logits, card.temperature), test.y),
+            calibrate.reliability(softmax(test_logits), test.y),
+            calibrate.reliability(softmax(test_logits, card.temperature), test.y),
             card.temperature,
             folder / "reliability.png",
         )
@@ -237,7 +238,7 @@ class MultilabelTraining(TrainingTask):
         return loss, keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)  # logit 0 = probability 0.5
 
     def calibrate(self, val_logits: np.ndarray, validation: Split) -> Calibrated:
-        thresholds = calibrate.fit_thresholds(calibrate.sigmoid(val_logits), validation.y)
+        thresholds = calibrate.fit_thresholds(sigmoid(val_logits), validation.y)
         return Calibrated(Multilabel(thresholds.astype(np.float32)), {"thresholds": thresholds.tolist()})
 
     def score(
@@ -254,4 +255,6 @@ class MultilabelTraining(TrainingTask):
         return make_canvases(mnist.x_test, mnist.y_test, PROBE_COUNT, PROBE_SEED)[0]
 
 
-TRAINING_TASKS: dict[str, TrainingTask] = {task.serving.name: task for task in (MulticlassTraining(), MultilabelTraining())}
+TRAINING_TASKS: dict[str, TrainingTask] = {
+    task.serving.name: task for task in (MulticlassTraining(), MultilabelTraining())
+}

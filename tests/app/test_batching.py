@@ -1,6 +1,10 @@
 """Adaptive batching: concurrent requests share onnxruntime calls, and nobody's answer changes."""
 
 import asyncio
+import selectors
+import threading
+from collections.abc import Coroutine
+from typing import TypeVar
 
 import numpy as np
 import pytest
@@ -12,16 +16,53 @@ from app.tasks import PredictOptions
 from app.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS
 
+T = TypeVar("T")
+
 
 class RecordingLogits:
-    """Stands in for onnxruntime in the queue tests: sums each image, records the batch sizes run."""
+    """Stands in for onnxruntime in the queue tests: sums each image, records the batch sizes run and when."""
 
     def __init__(self) -> None:
         self.batches: list[int] = []
+        self.ran_at: list[float] = []
 
     def __call__(self, pixels: np.ndarray) -> np.ndarray:
         self.batches.append(len(pixels))
+        self.ran_at.append(asyncio.get_running_loop().time())
         return pixels.reshape(len(pixels), -1).sum(axis=1, keepdims=True)
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop whose clock jumps to its next timer instead of waiting: delays are checked exactly, in no time.
+
+    Only for work that stays on the loop: a thread's wake-up would come after the clock had jumped past it.
+    """
+
+    def __init__(self) -> None:
+        self.virtual_now = 0.0
+        super().__init__(JumpingSelector(self))
+
+    def time(self) -> float:
+        return self.virtual_now
+
+
+class JumpingSelector(selectors.DefaultSelector):
+    """Where the loop would sleep until its next timer, it moves the loop's virtual clock there instead."""
+
+    def __init__(self, loop: VirtualTimeLoop) -> None:
+        super().__init__()
+        self.loop = loop
+
+    def select(self, timeout: float | None = None) -> list:
+        if timeout is not None and timeout > 0:
+            self.loop.virtual_now += timeout
+            timeout = 0
+        return super().select(timeout)
+
+
+def run_in_virtual_time(scenario: Coroutine[object, object, T]) -> T:
+    with asyncio.Runner(loop_factory=VirtualTimeLoop) as runner:
+        return runner.run(scenario)
 
 
 async def _gather(batcher: AdaptiveBatcher, sizes: list[int]) -> list[np.ndarray]:
@@ -39,11 +80,27 @@ def test_concurrent_requests_share_a_call_and_get_their_own_rows() -> None:
 
 def test_a_full_queue_runs_at_once_and_big_requests_run_alone() -> None:
     run = RecordingLogits()
-    asyncio.run(_gather(AdaptiveBatcher(run, BatchingPolicy(4, 10.0)), [2, 2, 5, 1]))
+    run_in_virtual_time(_gather(AdaptiveBatcher(run, BatchingPolicy(4, 10.0)), [2, 2, 5, 1]))
     assert run.batches == [4, 5, 1]
+    assert run.ran_at == [0.0, 0.0, pytest.approx(10.0)]  # only the last, alone, waited for company
 
 
-def test_the_queue_waits_at_most_the_delay() -> None:
+@pytest.mark.parametrize("delay", [0.0, 0.02])
+def test_a_lone_request_runs_after_the_delay_and_no_later(delay: float) -> None:
+    run = RecordingLogits()
+    batcher = AdaptiveBatcher(run, BatchingPolicy(64, delay))
+
+    async def lone() -> tuple[float, float]:
+        await asyncio.sleep(1.0)  # the queue's clock need not start at 0
+        sent = asyncio.get_running_loop().time()
+        await asyncio.wait_for(batcher.logits(np.ones((1, 2, 2))), timeout=10)
+        return sent, asyncio.get_running_loop().time()
+
+    sent, answered = run_in_virtual_time(lone())
+    assert run.ran_at == [pytest.approx(sent + delay)] and answered == pytest.approx(sent + delay)
+
+
+def test_the_queue_waits_the_delay_from_its_first_request_then_starts_afresh() -> None:
     run = RecordingLogits()
     batcher = AdaptiveBatcher(run, BatchingPolicy(64, 0.02))
 
@@ -51,10 +108,62 @@ def test_the_queue_waits_at_most_the_delay() -> None:
         first = asyncio.ensure_future(batcher.logits(np.zeros((1, 2, 2))))
         await asyncio.sleep(0.005)
         second = asyncio.ensure_future(batcher.logits(np.zeros((1, 2, 2))))
-        await asyncio.wait_for(asyncio.gather(first, second), timeout=1.0)
+        await asyncio.sleep(0.025)
+        third = asyncio.ensure_future(batcher.logits(np.zeros((1, 2, 2))))
+        await asyncio.wait_for(asyncio.gather(first, second, third), timeout=10)
 
-    asyncio.run(staggered())
-    assert run.batches == [2]
+    run_in_virtual_time(staggered())
+    assert run.batches == [2, 1]
+    assert run.ran_at == [pytest.approx(0.02), pytest.approx(0.05)]
+
+
+def _check_the_others_got_their_own_rows(answers: list[object], rows: int, per_image: float) -> None:
+    """Requests 0 and 2 (images of 0s and of 2s) got their own sums; request 1 was cancelled."""
+    first, cancelled, last = answers
+    assert isinstance(cancelled, asyncio.CancelledError)
+    np.testing.assert_array_equal(first, np.zeros((rows, 1)))
+    np.testing.assert_array_equal(last, np.full((rows, 1), 2 * per_image))
+
+
+def test_a_request_cancelled_while_it_waits_leaves_the_others_their_answers() -> None:
+    run = RecordingLogits()
+    batcher = AdaptiveBatcher(run, BatchingPolicy(64, 0.02))
+
+    async def scenario() -> tuple[list[object], np.ndarray]:
+        requests = [
+            asyncio.ensure_future(batcher.logits(np.full((size, 2, 2), float(index))))
+            for index, size in enumerate([1, 2, 1])
+        ]
+        await asyncio.sleep(0.01)
+        requests[1].cancel()  # its client went away while the queue waited for company
+        answers = await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), timeout=10)
+        return answers, await asyncio.wait_for(batcher.logits(np.full((1, 2, 2), 3.0)), timeout=10)
+
+    answers, later = run_in_virtual_time(scenario())
+    _check_the_others_got_their_own_rows(answers, rows=1, per_image=4.0)
+    assert run.batches[0] in (2, 4)  # the two left still share one call, with or without the cancelled rows
+    np.testing.assert_array_equal(later, np.full((1, 1), 12.0))
+
+
+def test_a_request_cancelled_while_its_batch_runs_in_the_pool_leaves_the_others_their_answers() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def gated(pixels: np.ndarray) -> np.ndarray:
+        started.set()
+        assert release.wait(10)
+        return pixels.reshape(len(pixels), -1).sum(axis=1, keepdims=True)
+
+    batcher = AdaptiveBatcher(gated, BatchingPolicy(64, 0.0), WorkPool(1))
+
+    async def scenario() -> list[object]:
+        # three requests of 20 digits: a batch heavy enough for the pool
+        requests = [asyncio.ensure_future(batcher.logits(np.full((20, 28, 28), float(i)))) for i in range(3)]
+        assert await asyncio.get_running_loop().run_in_executor(None, started.wait, 10)
+        requests[1].cancel()
+        release.set()
+        return await asyncio.wait_for(asyncio.gather(*requests, return_exceptions=True), timeout=10)
+
+    _check_the_others_got_their_own_rows(asyncio.run(scenario()), rows=20, per_image=784.0)
 
 
 def test_a_failing_batch_fails_every_caller_and_the_queue_goes_on() -> None:

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -5,10 +6,23 @@ import pytest
 from app.config import Settings, available_cpus, cgroup_cpu_limit, deprecation_warnings
 
 
-def test_cgroup_v2_quota_is_read_in_cores(tmp_path: Path) -> None:
-    (tmp_path / "cpu.max").write_text("150000 100000\n")
-    assert cgroup_cpu_limit(tmp_path) == 1.5
-    assert available_cpus(tmp_path) <= 2
+@pytest.fixture()
+def eight_cores(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process may run on 8 cores, more than any quota below allows, whatever this machine has."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+
+
+@pytest.mark.parametrize(("cpu_max", "cores", "cpus"), [("150000 100000", 1.5, 2), ("50000 100000", 0.5, 1)])
+def test_cgroup_v2_quota_is_read_in_cores(
+    tmp_path: Path, eight_cores: None, cpu_max: str, cores: float, cpus: int
+) -> None:
+    (tmp_path / "cpu.max").write_text(f"{cpu_max}\n")
+    assert cgroup_cpu_limit(tmp_path) == cores
+    assert available_cpus(tmp_path) == cpus  # a partly used core counts: the quota rounded up
+
+
+def test_no_cgroup_quota_leaves_the_cpu_affinity(tmp_path: Path, eight_cores: None) -> None:
+    assert available_cpus(tmp_path) == 8
 
 
 def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
@@ -16,12 +30,12 @@ def test_cgroup_v2_unlimited(tmp_path: Path) -> None:
     assert cgroup_cpu_limit(tmp_path) is None
 
 
-def test_cgroup_v1_quota(tmp_path: Path) -> None:
+def test_cgroup_v1_quota(tmp_path: Path, eight_cores: None) -> None:
     (tmp_path / "cpu").mkdir()
-    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("100000\n")
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("300000\n")
     (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
-    assert cgroup_cpu_limit(tmp_path) == 1.0
-    assert available_cpus(tmp_path) == 1
+    assert cgroup_cpu_limit(tmp_path) == 3.0
+    assert available_cpus(tmp_path) == 3
 
 
 def test_cgroup_v1_no_quota(tmp_path: Path) -> None:

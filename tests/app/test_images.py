@@ -45,8 +45,13 @@ def test_a_blank_picture_gives_a_blank_digit() -> None:
     assert not to_mnist_digit(np.zeros((50, 50), dtype=np.float32)).any()
 
 
-def test_canvas_is_resized_to_the_model_shape() -> None:
-    assert to_canvas(np.zeros((112, 100), dtype=np.float32), (56, 56)).shape == (56, 56)
+def test_canvas_is_resized_to_the_model_shape_keeping_its_digits_in_place(test_canvases: tuple) -> None:
+    canvas = test_canvases[0][np.count_nonzero(test_canvases[1], axis=1) == 2][0].astype(np.float32)
+    photo = np.kron(canvas, np.ones((2, 3), dtype=np.float32))  # the same picture at 112x168, as a phone might send it
+    resized = to_canvas(photo, (56, 56))
+    assert resized.shape == (56, 56)
+    assert np.abs(resized - canvas).mean() < 0.1 * np.abs(canvas).mean()  # the ink landed where it was
+    assert np.corrcoef(resized.ravel(), canvas.ravel())[0, 1] > 0.95
 
 
 @pytest.mark.parametrize("data", [b"", b"GIF89a....", b"\x89PNG\r\n\x1a\n" + b"\0" * 20])

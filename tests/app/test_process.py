@@ -15,7 +15,7 @@ def test_the_started_process_classifies_a_real_digit(server: str, test_digits: t
     assert response.status_code == 200
     assert response.json()["predictions"][0]["label"] == label
     bad = httpx.post(f"{server}/predict/multiclass", content=b"{", headers={"content-type": "application/json"})
-    assert bad.status_code == 422
+    assert bad.status_code == 422 and "not valid JSON" in bad.json()["detail"]
     assert httpx.post(f"{server}/predict/multiclass", json={"instances": [np.zeros(784).tolist()]}).status_code == 200
 
 

@@ -2,6 +2,8 @@
 
 import hashlib
 import json
+import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,21 @@ def test_unreadable_metadata_and_empty_folders_are_refused(models_dir: Path, tmp
     assert "models folder does not exist" in _load_error(tmp_path / "absent")
     (models_dir / "mnist-multilabel" / "model.json").write_text("{ not json")
     assert "not valid JSON" in _load_error(models_dir)
+
+
+def test_two_models_for_one_task_are_refused_naming_both(models_dir: Path) -> None:
+    second = Path(shutil.copytree(models_dir / "mnist-multiclass", models_dir / "second-digits"))
+    card = json.loads((second / "model.json").read_text())
+    card["name"] = "second-digits"
+    (second / "model.json").write_text(json.dumps(card))
+    message = _load_error(models_dir)  # the problem (a second model for the task) and the folder, not exact wording
+    assert str(second) in message and "mnist-multiclass" in message and re.search(r"(?<!-)multiclass", message)
+
+
+def test_a_model_json_whose_name_is_not_its_folder_is_refused(models_dir: Path) -> None:
+    folder = (models_dir / "mnist-multiclass").rename(models_dir / "digits")
+    message = _load_error(models_dir)
+    assert str(folder / "model.json") in message and "mnist-multiclass" in message and "folder" in message
 
 
 def test_a_failed_reload_leaves_the_loaded_models_serving(models_dir: Path) -> None:

@@ -23,38 +23,44 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     }
 
 
-def run_cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 60, cwd: Path = REPO) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "training", *args]
-    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
+# each bad command line, and what its one error line must name: the flag blamed and the value or file at fault
 BAD_INPUTS = {
-    "missing-data": ["--data", "{tmp}/nowhere.npz"],
-    "corrupt-data": ["--data", "{tmp}/corrupt.npz"],
-    "idx-folder-without-files": ["--data", "{tmp}/idx"],
-    "unknown-arch": ["--arch", "resnet"],
-    "out-not-writable": ["--out", "{tmp}/a-file/models"],
-    "mlp-for-multilabel": ["--arch", "mlp", "--model", "multilabel"],
-    "zero-epochs": ["--epochs", "0"],
+    "missing-data": (["--data", "{tmp}/nowhere.npz"], ["--data", "{tmp}/nowhere.npz"]),
+    "corrupt-data": (["--data", "{tmp}/corrupt.npz"], ["--data", "{tmp}/corrupt.npz"]),
+    "idx-folder-without-files": (["--data", "{tmp}/idx"], ["--data", "{tmp}/idx", "train-images-idx3-ubyte.gz"]),
+    "unknown-arch": (["--arch", "resnet"], ["--arch", "resnet"]),
+    "out-not-writable": (["--out", "{tmp}/a-file/models"], ["--out", "{tmp}/a-file/models"]),
+    "mlp-for-multilabel": (["--arch", "mlp", "--model", "multilabel"], ["--arch mlp", "--model multiclass"]),
+    "zero-epochs": (["--epochs", "0"], ["--epochs", "'0'"]),
 }
 
 
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_is_one_line_and_status_2(case: str, tmp_path: Path) -> None:
+def test_bad_input_is_one_line_naming_the_flag_and_status_2(case: str, tmp_path: Path) -> None:
     (tmp_path / "corrupt.npz").write_bytes(b"PK\x03\x04 this is not a zip archive")
     (tmp_path / "a-file").write_text("not a folder")
     (tmp_path / "idx").mkdir()
+    args, blamed = BAD_INPUTS[case]
     before = snapshot(SHIPPED)
-    result = run_cli(*(arg.format(tmp=tmp_path) for arg in BAD_INPUTS[case]), timeout=30)
+    result = run_cli(*(arg.format(tmp=tmp_path) for arg in args), timeout=30)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "error" in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith("python -m training: error: "), result.stderr
+    for words in blamed:
+        assert words.format(tmp=tmp_path) in lines[0], lines[0]
     assert snapshot(SHIPPED) == before
 
 
 def test_help_documents_where_the_mlp_goes() -> None:
     result = run_cli("--help", timeout=30)
-    assert result.returncode == 0 and "--arch" in result.stdout and "mlp" in result.stdout
+    assert result.returncode == 0, result.stderr
+    sentences = " ".join(result.stdout.split()).split(". ")
+    assert any("--arch mlp" in sentence and "build/models/" in sentence for sentence in sentences), result.stdout
 
 
 def test_small_end_to_end_run_ships_complete_models(tmp_path: Path, mnist: Mnist) -> None:
@@ -74,10 +80,11 @@ def test_small_end_to_end_run_ships_complete_models(tmp_path: Path, mnist: Mnist
     assert snapshot(SHIPPED) == before
 
 
-def test_mlp_reference_trains_with_the_same_command(tmp_path: Path) -> None:
-    out = tmp_path / "reference"
-    result = run_cli("--arch", "mlp", "--limit", "2000", "--epochs", "1", "--out", str(out), timeout=120)
+def test_mlp_reference_trains_with_the_same_command_into_build_models(tmp_path: Path) -> None:
+    result = run_cli("--arch", "mlp", "--limit", "2000", "--epochs", "1", timeout=120, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    out = tmp_path / "build" / "models"  # the default --help documents, never the shipped models/
+    assert [p.name for p in tmp_path.iterdir()] == ["build"]
     assert [p.name for p in out.iterdir()] == ["mnist-multiclass"]
     card = check_model_folder(out / "mnist-multiclass", "mnist-multiclass")
     assert card.training["arch"] == "mlp" and "accuracy" in result.stdout

@@ -8,12 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.app.conftest import make_settings
+from tests.app.conftest import make_settings, png_bytes
 
 MULTICLASS = "/predict/multiclass"
 MULTILABEL = "/predict/multilabel"
 DIGIT = [[0] * 28 for _ in range(28)]
 CANVAS = [0] * 3136
+BOUNDARY = "part-boundary"
+FORM_PART = f"--{BOUNDARY}\r\nContent-Disposition: form-data; {{part}}\r\n\r\n{{value}}\r\n--{BOUNDARY}--\r\n"
 
 
 @pytest.mark.parametrize(
@@ -73,13 +75,18 @@ def test_malformed_json_nan_and_infinity_get_422(client: TestClient, raw: bytes)
     assert "not valid JSON" in response.json()["detail"]
 
 
-def test_too_many_instances_get_422() -> None:
+def test_too_many_instances_get_422_and_exactly_the_cap_passes(test_digits: tuple) -> None:
+    uploads = [("file", (f"{i}.png", png_bytes(image), "image/png")) for i, image in enumerate(test_digits[0][:3])]
+    three, two = {"instances": [DIGIT] * 3}, {"instances": [DIGIT] * 2}
     with TestClient(create_app(make_settings(max_instances=2))) as small:
-        response = small.post(MULTICLASS, json={"instances": [DIGIT] * 3})
-        assert response.status_code == 422
-        assert "at most 2 instances" in response.json()["detail"]
-        files = [("file", (f"{i}.png", b"x", "image/png")) for i in range(3)]
-        assert small.post(MULTICLASS, files=files).status_code == 422
+        for over, at_cap in (
+            (small.post(MULTICLASS, json=three), small.post(MULTICLASS, json=two)),
+            (small.post(MULTICLASS, files=uploads), small.post(MULTICLASS, files=uploads[:2])),
+        ):
+            assert over.status_code == 422, over.text
+            assert "at most 2 instances per request (MAX_INSTANCES), got 3" in over.json()["detail"]
+            assert at_cap.status_code == 200, at_cap.text
+            assert len(at_cap.json()["predictions"]) == 2
 
 
 def test_undecodable_upload_gets_422(client: TestClient) -> None:
@@ -88,9 +95,19 @@ def test_undecodable_upload_gets_422(client: TestClient) -> None:
     assert "file[0]" in response.json()["detail"]
 
 
-def test_upload_without_file_part_gets_422(client: TestClient) -> None:
-    response = client.post(MULTICLASS, files={"image": ("x.png", b"x", "image/png")})
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (FORM_PART.format(part='name="image"; filename="x.png"', value="x"), "image: file parts must be named 'file'"),
+        (FORM_PART.format(part='name="top_k"', value="3"), "file: at least one file part (PNG or JPEG) is required"),
+    ],
+    ids=["misnamed", "fields only"],
+)
+def test_upload_without_file_part_gets_422(client: TestClient, body: str, detail: str) -> None:
+    headers = {"content-type": f"multipart/form-data; boundary={BOUNDARY}"}
+    response = client.post(MULTICLASS, content=body.encode(), headers=headers)
     assert response.status_code == 422
+    assert detail in response.json()["detail"]
 
 
 def test_oversized_body_gets_413_from_content_length() -> None:
@@ -108,6 +125,7 @@ def test_oversized_streamed_body_gets_413_without_content_length() -> None:
     with TestClient(create_app(make_settings(max_body_bytes=10_000))) as small:
         response = small.post(MULTICLASS, content=chunks(), headers={"content-type": "application/json"})
         assert response.status_code == 413
+        assert "MAX_BODY_BYTES" in response.json()["detail"]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])

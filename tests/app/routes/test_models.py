@@ -1,7 +1,10 @@
+import json
+
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from tests.app.conftest import make_settings
+from tests.app.conftest import SHIPPED_MODELS, make_settings
 
 
 def test_models_lists_both_with_their_activation(client: TestClient) -> None:
@@ -12,15 +15,17 @@ def test_models_lists_both_with_their_activation(client: TestClient) -> None:
 
 def test_model_metadata_has_what_a_caller_needs(client: TestClient) -> None:
     multiclass = client.get("/models/mnist-multiclass").json()
+    card = json.loads((SHIPPED_MODELS / "mnist-multiclass" / "model.json").read_text())
     assert multiclass["task"] == "multiclass"
     assert multiclass["input"]["shape"] == [None, 28, 28]
     assert multiclass["labels"] == [str(digit) for digit in range(10)]
-    assert multiclass["temperature"] > 0
+    assert multiclass["temperature"] == pytest.approx(card["temperature"]) and multiclass["version"] == card["version"]
     assert multiclass["metrics"]["accuracy"] >= 0.992
     multilabel = client.get("/models/mnist-multilabel").json()
+    card = json.loads((SHIPPED_MODELS / "mnist-multilabel" / "model.json").read_text())
     assert multilabel["input"]["shape"] == [None, 56, 56]
-    assert len(multilabel["thresholds"]) == 10
-    assert "version" in multilabel
+    assert multilabel["thresholds"] == pytest.approx(card["thresholds"]) and len(card["thresholds"]) == 10
+    assert multilabel["version"] == card["version"]
 
 
 def test_unknown_model_gets_404(client: TestClient) -> None:

@@ -66,6 +66,25 @@ def test_infer_matches_predict_for_real_digits(
     )
 
 
+@pytest.mark.parametrize("binary", [True, False], ids=["binary tensor", "JSON tensor"])
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_a_compressed_request_gets_the_answer_of_the_uncompressed_one(
+    triton_client: triton.InferenceServerClient, test_digits: tuple, algorithm: str, binary: bool
+) -> None:
+    images = test_digits[0][:16].astype(np.float32)
+
+    def answer(compression: str | None) -> dict:
+        outputs = [triton.InferRequestedOutput(name, binary_data=False) for name in ("probabilities", "label")]
+        result = triton_client.infer(
+            MULTICLASS, [pixels_input(images, binary)], outputs=outputs, request_compression_algorithm=compression
+        )
+        return result.get_response()
+
+    plain = answer(None)
+    assert np.mean(np.array(plain["outputs"][1]["data"]) == test_digits[1][:16]) >= 0.9  # real answers to compare
+    assert answer(algorithm) == plain
+
+
 def test_infer_multilabel_flags_with_uint8_and_all_outputs(
     triton_client: triton.InferenceServerClient, test_canvases: tuple
 ) -> None:

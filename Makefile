@@ -16,7 +16,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SOAK_SECONDS ?= 600
 
-.PHONY: run test train bench soak docker-smoke clean
+.PHONY: run test screenshots train bench soak docker-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ run: $(VENV)/.serve
 
 test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(KUBECTL) $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python KUBECTL=$(abspath $(KUBECTL)) $(PY) -m pytest
+
+screenshots: $(VENV)/.dev $(CHROMIUM)
+	CHROMIUM=$(CHROMIUM) SCREENSHOTS_DIR=$(abspath docs/screenshots) BROWSER_TESTS=required $(PY) -m pytest tests/app/web
 
 train: $(VENV)/.train
 	$(PY) -m training $(ARGS)

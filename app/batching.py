@@ -38,6 +38,7 @@ class AdaptiveBatcher:
         self._pending: list[Pending] = []
         self._rows = 0
         self._timer: asyncio.Handle | None = None
+        self._pool_runs: set[asyncio.Task[None]] = set()
 
     async def logits(self, pixels: np.ndarray) -> np.ndarray:
         """This request's logits, computed in a batch with whatever else is waiting."""
@@ -65,7 +66,10 @@ class AdaptiveBatcher:
             return
         batch = np.concatenate([pixels for pixels, _ in pending])
         if self._pool is not None and is_heavy(batch):
-            asyncio.ensure_future(self._run_in_pool(self._pool, batch, pending))
+            # The loop holds tasks only weakly: without this reference a running batch could be collected.
+            task = asyncio.get_running_loop().create_task(self._run_in_pool(self._pool, batch, pending))
+            self._pool_runs.add(task)
+            task.add_done_callback(self._pool_runs.discard)
             return
         try:
             logits = self._logits(batch)

@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         2048 * 2048, ge=1, description="Most pixels an uploaded image may declare (checked before decoding)"
     )
-    max_image_aspect: float = Field(16.0, ge=1, description="Most elongated an uploaded image may be (long side : short)")
+    max_image_aspect: float = Field(
+        16.0, ge=1, description="Most elongated an uploaded image may be (long side : short)"
+    )
     max_request_pixels: int = Field(
         4 * 2048 * 2048, ge=1, description="Most pixels all uploaded images of one request may declare together"
     )

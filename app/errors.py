@@ -5,6 +5,7 @@ under /v2 answer `{"error": ...}` and use 400 for bad input, as the protocol say
 """
 
 import reprlib
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -103,7 +104,9 @@ class ModelLoadError(Exception):
         super().__init__(f"{path}: {reason}")
 
 
-def error_response(scope: Scope, status_code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    scope: Scope, status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """The error body of the protocol the request spoke (`{"error": ...}` under /v2, else `{"detail": ...}`), with
     the request's id."""
     if scope["path"].startswith(V2_PREFIX):

@@ -36,8 +36,8 @@ def _starts(side: int, patch: int, stride: int) -> list[int]:
 
 def occlude(pixels: np.ndarray, masks: np.ndarray) -> np.ndarray:
     """[N, H, W] images -> [N * P, H, W]: image n with patch p blanked is row n * P + p."""
-    keep = ~masks
-    return (pixels[:, None] * keep[None]).reshape(-1, *pixels.shape[1:]).astype(np.float32, copy=False)
+    kept: np.ndarray = pixels[:, None] * ~masks[None]
+    return kept.reshape(-1, *pixels.shape[1:]).astype(np.float32, copy=False)
 
 
 def sensitivity_maps(base: np.ndarray, occluded: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -49,4 +49,5 @@ def sensitivity_maps(base: np.ndarray, occluded: np.ndarray, masks: np.ndarray) 
     patches, height, width = masks.shape
     flat = masks.reshape(patches, height * width).astype(np.float32)
     drops = (base[:, None] - occluded).astype(np.float32)
-    return ((drops @ flat) / flat.sum(axis=0)).reshape(len(base), height, width)
+    mean_drops: np.ndarray = (drops @ flat) / flat.sum(axis=0)
+    return mean_drops.reshape(len(base), height, width)

@@ -65,7 +65,11 @@ class Metrics:
     def _for_model(self, model: str) -> tuple[Histogram, Histogram, Histogram]:
         children = self._model_children.get(model)
         if children is None:
-            children = tuple(metric.labels(model) for metric in (self.inference_latency, self.batch_size, self.instances))
+            children = (
+                self.inference_latency.labels(model),
+                self.batch_size.labels(model),
+                self.instances.labels(model),
+            )
             self._model_children[model] = children
         return children
 

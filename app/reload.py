@@ -2,7 +2,7 @@
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from app.auth import KeyFileError, KeyRing
@@ -26,7 +26,7 @@ class Reloader:
         async with self._lock:
             error = await asyncio.to_thread(self._reload)
             self.last = {
-                "time": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
                 "trigger": trigger,
                 "result": "ok" if error is None else "failed",
                 "error": error,

@@ -24,7 +24,6 @@ from app.config import Settings
 from app.logs import logging_config
 from app.metrics import MULTIPROC_DIR_ENV
 
-
 # uvicorn's httptools protocol plus the READ_TIMEOUT_S deadline; named by string so workers import it.
 HTTP_PROTOCOL = "app.http_protocol:DeadlineHttpToolsProtocol"
 

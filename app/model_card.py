@@ -102,8 +102,14 @@ class OodCard(Section):
     score: Literal["energy"]
     temperature: PositiveFloat
     threshold: FiniteFloat
+    rule: str | None = None
+    """The rule in words, for a person reading the file."""
+    fitted_on: str | None = None
+    """The split the threshold was fitted on."""
+    validation_digits_kept: float | None = None
+    """The share of that split's digits the threshold keeps."""
 
-    def rule(self) -> OodRule:
+    def to_rule(self) -> OodRule:
         """The rule as numpy code applies it."""
         return OodRule(self.score, self.temperature, self.threshold)
 

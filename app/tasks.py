@@ -96,7 +96,7 @@ class Multiclass(Task):
     @classmethod
     def from_card(cls, card: ModelCard) -> "Multiclass":
         assert isinstance(card, MulticlassCard)
-        return cls(card.temperature, card.ood.rule())
+        return cls(card.temperature, card.ood.to_rule())
 
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
         return softmax(logits, self.temperature)

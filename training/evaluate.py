@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -39,7 +40,7 @@ def auroc(digit_scores: np.ndarray, outlier_scores: np.ndarray) -> float:
 
 def ood_metrics(
     digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], accepted: Callable[[np.ndarray], np.ndarray]
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Share of test digits kept, and per family its size, AUROC and false-positive rate (outliers taken for digits)."""
     return {
         "test_digits_kept": float(np.mean(accepted(digit_scores))),
@@ -59,7 +60,7 @@ def _precision_recall_f1(true_positives: float, predicted: float, actual: float)
     return {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
 
 
-def multilabel_metrics(flags: np.ndarray, targets: np.ndarray) -> dict[str, object]:
+def multilabel_metrics(flags: np.ndarray, targets: np.ndarray) -> dict[str, Any]:
     """Micro precision / recall / F1, exact match, and per-label precision / recall / F1."""
     flags, targets = flags.astype(bool), targets.astype(bool)
     true_positives = np.sum(flags & targets, axis=0)
@@ -145,7 +146,7 @@ def plot_reliability(before: Reliability, after: Reliability, temperature: float
     _save(fig, path)
 
 
-def plot_per_label(metrics: dict[str, object], path: Path) -> None:
+def plot_per_label(metrics: dict[str, Any], path: Path) -> None:
     """Grouped precision / recall / F1 bars for each digit label on the test canvases."""
     per_label = metrics["per_label"]
     fig, ax = plt.subplots(figsize=(10, 4))
@@ -166,7 +167,7 @@ def plot_per_label(metrics: dict[str, object], path: Path) -> None:
 
 
 def plot_ood_histograms(
-    digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], threshold: float, metrics: dict[str, object],
+    digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], threshold: float, metrics: dict[str, Any],
     path: Path,
 ) -> None:
     """The OOD score of the test digits against each held-out family, with the threshold marked."""

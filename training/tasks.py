@@ -168,7 +168,7 @@ class MulticlassTraining(TrainingTask):
             validation_digits_kept=OOD_KEEP,
         )
         temperature = calibrate.fit_temperature(val_logits, validation.y)
-        return Calibrated(Multiclass(temperature, ood.rule()), {"temperature": temperature, "ood": ood})
+        return Calibrated(Multiclass(temperature, ood.to_rule()), {"temperature": temperature, "ood": ood})
 
     def score(
         self, calibrated: Calibrated, test_logits: np.ndarray, test: Split, logits: Logits, mnist: Mnist, seed: int
@@ -194,7 +194,7 @@ class MulticlassTraining(TrainingTask):
             card.temperature,
             folder / "reliability.png",
         )
-        rule = card.ood.rule()
+        rule = card.ood.to_rule()
         evaluate.plot_ood_histograms(
             rule.score(test_logits), scores, rule.threshold, card.metrics["ood"], folder / "ood_scores.png"
         )

@@ -28,7 +28,7 @@ def test_keys_the_service_does_not_know_are_kept() -> None:
 def test_the_ood_section_is_the_rule_the_service_applies() -> None:
     card = read_card(shipped_card("mnist-multiclass"))
     assert isinstance(card, MulticlassCard)
-    assert card.ood.rule() == OodRule("energy", card.ood.temperature, card.ood.threshold)
+    assert card.ood.to_rule() == OodRule("energy", card.ood.temperature, card.ood.threshold)
 
 
 def test_the_sha256_is_read_in_lower_case_and_matches_hashlib() -> None:

@@ -46,7 +46,7 @@ def test_shipped_multilabel_meets_targets_and_its_numbers_are_reproducible(mnist
 
 def test_shipped_multiclass_tells_digits_from_non_digits_and_its_figures_reproduce(mnist: Mnist) -> None:
     card = check_model_folder(SHIPPED / "mnist-multiclass", "mnist-multiclass")
-    rule, measured = card.ood.rule(), card.metrics["ood"]
+    rule, measured = card.ood.to_rule(), card.metrics["ood"]
     families = measured["families"]
     for name in ("uniform_noise", "gaussian_noise", "strokes", "blank"):
         assert families[name]["auroc"] >= 0.99, name

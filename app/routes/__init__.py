@@ -76,6 +76,7 @@ class DirectRoute(APIRoute):
         return match, child_scope
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's: the method check (405), then the endpoint."""
         await Route.handle(self, scope, receive, send)
 
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from app.auth import KeyFileError
 from app.config import Settings, deprecation_warnings
+from app.deps import services_of
 from app.errors import ModelLoadError
 from app.logs import logging_config
 from app.main import create_app
@@ -28,7 +29,7 @@ def main() -> int:
         logging.getLogger("app").warning(warning)
     try:
         app = create_app(settings)
-        app.state.registry.load()
+        services_of(app).registry.load()
     except (ModelLoadError, KeyFileError) as error:
         print(f"error: cannot start: {error}", file=sys.stderr)
         return 2

@@ -1,24 +1,52 @@
-"""Typed FastAPI dependencies (async, so they run on the event loop, not a thread pool)."""
+"""What the routes work with, typed: one Services object per app, one accessor, and the Annotated deps on it."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.applications import Starlette
 
+from app.config import Settings
 from app.metrics import Metrics
+from app.offload import WorkPool
 from app.registry import ModelRegistry
 from app.reload import Reloader
 
 
+@dataclass(slots=True, eq=False)
+class Services:
+    """The app's settings and long-lived objects, built once by create_app."""
+
+    settings: Settings
+    registry: ModelRegistry
+    metrics: Metrics
+    pool: WorkPool
+    reloader: Reloader
+    draining: bool = False
+    """True from the moment a stop signal arrives (readiness answers 503)."""
+
+
+def install_services(app: Starlette, services: Services) -> None:
+    """Give the app its Services (read back with services_of)."""
+    app.state.services = services
+
+
+def services_of(app: Starlette) -> Services:
+    """The app's Services."""
+    services: Services = app.state.services
+    return services
+
+
 async def get_registry(request: Request) -> ModelRegistry:
-    return request.app.state.registry
+    return services_of(request.app).registry
 
 
 async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+    return services_of(request.app).metrics
 
 
 async def get_reloader(request: Request) -> Reloader:
-    return request.app.state.reloader
+    return services_of(request.app).reloader
 
 
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]

@@ -15,6 +15,7 @@ from types import FrameType
 
 from fastapi import FastAPI
 
+from app.deps import services_of
 from app.errors import ShuttingDown
 from app.reload import Reloader
 
@@ -23,13 +24,13 @@ DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 def check_not_draining(app: FastAPI) -> None:
     """Raise ShuttingDown once the process is stopping (readiness answers 503 from then on)."""
-    if app.state.draining:
+    if services_of(app).draining:
         raise ShuttingDown("shutting down: finishing requests in flight")
 
 
 def reload_other_workers(app: FastAPI) -> None:
     """With WORKERS > 1, have the supervisor (app.server) send SIGHUP to every worker so all reload."""
-    if app.state.settings.workers > 1:
+    if services_of(app).settings.workers > 1:
         os.kill(os.getppid(), signal.SIGHUP)
 
 
@@ -39,7 +40,7 @@ def install_signal_handlers(app: FastAPI) -> None:
         return  # an in-process test client: no signals to handle
     for sig in DRAIN_SIGNALS:
         signal.signal(sig, _draining_then(app, signal.getsignal(sig)))
-    reloader: Reloader = app.state.reloader
+    reloader: Reloader = services_of(app).reloader
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[object]] = set()
 
@@ -53,7 +54,7 @@ def install_signal_handlers(app: FastAPI) -> None:
 
 def _draining_then(app: FastAPI, previous: object) -> Callable[[int, FrameType | None], None]:
     def handler(sig: int, frame: FrameType | None) -> None:
-        app.state.draining = True
+        services_of(app).draining = True
         if callable(previous):
             previous(sig, frame)
 

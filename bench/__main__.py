@@ -6,7 +6,9 @@ Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
 inference. A second part runs the service with adaptive batching on and off. A third runs it
 with 1 and with 2 workers, each on both cores and sharing them with wrk. Prints Markdown tables
-and the target ratios; writes bench/results/latest.json.
+and the target ratios; writes bench/results/latest.json. With --baseline, the service of another
+checkout (e.g. `git worktree add ../before main`) takes its turns beside them, for a before/after
+in one run.
 """
 
 import argparse
@@ -48,6 +50,7 @@ class Server:
     name: str
     kind: str  # service, or a yardstick of bench.yardsticks
     env: tuple[tuple[str, str], ...] = ()
+    repo: Path = REPO  # the checkout it runs from
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,8 @@ ALL_CORES = "0,1"
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
 
 
 def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], Path]:
@@ -103,7 +107,7 @@ def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], P
     return bodies
 
 
-def start_server(server: Server, port: int, core: str, models_dir: Path) -> subprocess.Popen:
+def start_server(server: Server, port: int, core: str, models_dir: Path) -> subprocess.Popen[bytes]:
     """Start a server pinned to `core`; return once it accepts connections (after loading its models)."""
     env = {
         **os.environ,
@@ -118,7 +122,7 @@ def start_server(server: Server, port: int, core: str, models_dir: Path) -> subp
         command = [sys.executable, "-m", "app"]
     else:
         command = [sys.executable, "-m", "bench.yardsticks", server.kind, str(models_dir), str(port)]
-    process = subprocess.Popen(["taskset", "-c", core, *command], cwd=REPO, env=env)
+    process = subprocess.Popen(["taskset", "-c", core, *command], cwd=server.repo, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         try:
@@ -224,20 +228,28 @@ def main() -> int:
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
     parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers"], default="all")
+    parser.add_argument("--images", default="1,64", help="images per request in the yardsticks and workers parts")
+    parser.add_argument(
+        "--baseline", type=Path, help="another checkout whose service also runs in the yardsticks part (before/after)"
+    )
     args = parser.parse_args()
+    sizes = [int(size) for size in args.images.split(",")]
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
         return 2
-    yardstick_plan = [(task, size, c) for task in SHAPES for size in (1, 64) for c in (1, 16)]
+    yardstick_plan = [(task, size, c) for task in SHAPES for size in sizes for c in (1, 16)]
     batching_plan = [(task, 1, c) for task in SHAPES for c in (1, 16, 64)]
-    workers_plan = [(task, size, 16) for task in SHAPES for size in (1, 64)]
+    workers_plan = [(task, size, 16) for task in SHAPES for size in sizes]
+    yardstick_servers = YARDSTICK_SERVERS
+    if args.baseline is not None:
+        yardstick_servers = [*YARDSTICK_SERVERS, Server("baseline", "service", repo=args.baseline.resolve())]
     output: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as scratch:
-        bodies = real_bodies(Path(scratch), [1, 64])
+        bodies = real_bodies(Path(scratch), sorted({1, *sizes}))
         if args.part in ("all", "yardsticks"):
-            ort_us = onnxruntime_in_process(args.models, [1, 64], runs=20000)
-            results, rss = measure(YARDSTICK_SERVERS, yardstick_plan, bodies, args)
-            report_yardsticks(results, ort_us, rss["service"])
+            ort_us = onnxruntime_in_process(args.models, sizes, runs=20000)
+            results, rss = measure(yardstick_servers, yardstick_plan, bodies, args)
+            report_yardsticks(results, ort_us, rss)
             output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
         if args.part in ("all", "batching"):
             results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
@@ -262,32 +274,46 @@ def print_table(results: list[LoadResult]) -> None:
               f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |")  # fmt: skip
 
 
-def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, float]], service_rss: float) -> None:
-    """The table, then the issue's target ratios."""
+def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, float]], rss: dict[str, float]) -> None:
+    """The table, then the issue's target ratios (for the baseline too, and service / baseline, when it ran)."""
     print_table(results)
     print("\nonnxruntime in-process, one thread, median per call: " + ", ".join(
         f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items()))  # fmt: skip
-    print(f"service RSS with both models loaded, after the load: {service_rss:.0f} MB (target <= 150)")
+    services = [name for name in ("service", "baseline") if name in rss]
+    for name in services:
+        print(f"{name} RSS with both models loaded, after the load: {rss[name]:.0f} MB (target <= 150)")
     pick = {(r.server, r.task, r.images, r.connections): r for r in results}
     for task in SHAPES:
-        service, floor, fast_floor, plain = (
-            pick[s, task, 1, 16] for s in ("service", "floor", "floor-orjson", "plain")
-        )
-        batch_service, batch_floor, batch_fast_floor = (
-            pick[s, task, 64, 16] for s in ("service", "floor", "floor-orjson")
-        )
         print(f"\n{task}:")
-        print(
-            f"  single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} of the floor "
-            f"(target >= 50%; {service.requests_per_s / fast_floor.requests_per_s:.0%} of the orjson floor), "
-            f"{service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
-        )
-        print(
-            f"  64-image bodies, 16 connections: {batch_service.images_per_s / batch_floor.images_per_s:.0%} "
-            f"of the floor's images/s (target >= 50%; "
-            f"{batch_service.images_per_s / batch_fast_floor.images_per_s:.0%} of the orjson floor's)"
-        )
-        print(f"  single image p50 at 1 connection: {pick['service', task, 1, 1].p50_ms:.3f} ms (target <= 0.5 ms)")
+        for name in services:
+            if (name, task, 1, 16) in pick:
+                service, floor, fast_floor, plain = (
+                    pick[s, task, 1, 16] for s in (name, "floor", "floor-orjson", "plain")
+                )
+                print(
+                    f"  {name}, single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} "
+                    f"of the floor (target >= 50%; {service.requests_per_s / fast_floor.requests_per_s:.0%} of the "
+                    f"orjson floor), {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
+                )
+            if (name, task, 64, 16) in pick:
+                batch_service, batch_floor, batch_fast_floor = (
+                    pick[s, task, 64, 16] for s in (name, "floor", "floor-orjson")
+                )
+                print(
+                    f"  {name}, 64-image bodies, 16 connections: "
+                    f"{batch_service.images_per_s / batch_floor.images_per_s:.0%} of the floor's images/s (target >= "
+                    f"50%; {batch_service.images_per_s / batch_fast_floor.images_per_s:.0%} of the orjson floor's)"
+                )
+            if (name, task, 1, 1) in pick:
+                print(f"  {name}, single image p50 at 1 connection: {pick[name, task, 1, 1].p50_ms:.3f} ms "
+                      "(target <= 0.5 ms)")  # fmt: skip
+        if "baseline" in services:
+            for (server, same_task, images, connections), after in pick.items():
+                if server == "service" and same_task == task:
+                    before = pick["baseline", task, images, connections]
+                    print(f"  service / baseline, {images} img c={connections}: "
+                          f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
+                          f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms")  # fmt: skip
 
 
 def report_batching(results: list[LoadResult]) -> None:

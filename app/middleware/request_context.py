@@ -7,7 +7,6 @@ import re
 import time
 from typing import Any
 
-from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -107,11 +106,3 @@ class RequestContextMiddleware:
             "client": f"{client[0]}:{client[1]}" if client else None,
         }
 
-
-class ServiceApp(FastAPI):
-    """FastAPI with the request context outside Starlette's error middleware, so a 500 carries the id too."""
-
-    def build_middleware_stack(self) -> ASGIApp:
-        return RequestContextMiddleware(
-            super().build_middleware_stack(), self.state.settings.access_log, self.state.metrics
-        )

@@ -1,12 +1,12 @@
 """The two predict endpoints: JSON or multipart in, probabilities out.
 
-They are PlainRoutes rather than FastAPI path operations: FastAPI's per-request dependency
-solving cost about a third of a single-image request (see bench/). Their OpenAPI entries are
-published from the same pydantic models by `openapi_paths`.
+They are DirectRoutes: FastAPI documents them from the pydantic models of TASK_APIS, but its
+per-request dependency solving and body validation (about a third of a single-image request, see
+bench/) are skipped: the handler parses the raw body itself.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 from starlette.datastructures import UploadFile
@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from app.budgets import RequestBudget
+from app.deps import services_of
 from app.errors import InvalidInput, UnsupportedMediaType, clip, quote
 from app.inputs import holds_images, parse_form, parse_json_body
 from app.offload import is_heavy_body
@@ -21,7 +22,7 @@ from app.middleware.request_context import note_model
 from app.predict import predict
 from app.registry import Task
 from app.responses import JSONResponse
-from app.routes import PlainRoute, openapi_operation, run_work, schema_ref
+from app.routes import DirectRoute, error_responses, run_work
 from app.schemas import (
     EXPLAIN_DOC,
     ErrorResponse,
@@ -32,7 +33,7 @@ from app.schemas import (
     form_schema,
 )
 
-ERROR_STATUSES = {413: "Body too large", 415: "Not JSON or multipart", 422: "Invalid input", 503: "Model not loaded"}
+ERRORS = {413: "Body too large", 415: "Not JSON or multipart", 422: "Invalid input", 503: "Model not loaded"}
 
 
 async def _read_form(request: Request, max_files: int) -> tuple[list[bytes], dict[str, str]]:
@@ -59,13 +60,14 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
     """The endpoint answering one task with the model the registry holds for it."""
 
     async def endpoint(request: Request) -> JSONResponse:
-        state = request.app.state
-        model = state.registry.for_task(task)
-        budget = RequestBudget(state.settings.request_limits)
+        services = services_of(request.app)
+        model = services.registry.for_task(task)
+        budget = RequestBudget(services.settings.request_limits)
         content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if content_type == "application/json" or content_type.endswith("+json"):
             body = await request.body()
             pixels, options = await run_work(
+                services.pool,
                 request,
                 budget,
                 lambda: parse_json_body(body, model.spec, budget),
@@ -74,27 +76,32 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
         elif content_type == "multipart/form-data":
             images, fields = await _read_form(request, budget.limits.max_instances)
             pixels, options = await run_work(
-                request, budget, lambda: parse_form(images, fields, model.spec, budget), heavy=True
+                services.pool, request, budget, lambda: parse_form(images, fields, model.spec, budget), heavy=True
             )
         else:
             raise UnsupportedMediaType(
                 f"content type {quote(content_type or '(none)')} is not supported: "
                 "send application/json or multipart/form-data"
             )
-        state.metrics.observe_instances(model.spec.name, len(pixels))
+        services.metrics.observe_instances(model.spec.name, len(pixels))
         note_model(request, model.spec, len(pixels))
         return JSONResponse(await predict(model, pixels, options))
 
     return endpoint
 
 
-routes = [
-    PlainRoute("/predict/multiclass", predict_endpoint("multiclass"), methods=["POST"]),
-    PlainRoute("/predict/multilabel", predict_endpoint("multilabel"), methods=["POST"]),
-]
+class TaskApi(NamedTuple):
+    """What the OpenAPI page says of one task's predict route."""
 
-OPERATIONS: dict[str, tuple[str, type[BaseModel], type[BaseModel], dict[str, Any]]] = {
-    "multiclass": (
+    description: str
+    request_model: type[BaseModel]
+    response_model: type[BaseModel]
+    form_fields: dict[str, Any]
+    """The task's options as multipart form fields (JSON schemas)."""
+
+
+TASK_APIS: dict[Task, TaskApi] = {
+    "multiclass": TaskApi(
         "Which digit is in each 28x28 image? Softmax: the 10 probabilities compete and sum to 1.",
         MulticlassRequest,
         MulticlassResponse,
@@ -103,7 +110,7 @@ OPERATIONS: dict[str, tuple[str, type[BaseModel], type[BaseModel], dict[str, Any
             "explain": {"type": "boolean", "description": EXPLAIN_DOC},
         },
     ),
-    "multilabel": (
+    "multilabel": TaskApi(
         "Which digits appear in each 56x56 picture? Sigmoid per label: independent yes/no answers.",
         MultilabelRequest,
         MultilabelResponse,
@@ -112,22 +119,21 @@ OPERATIONS: dict[str, tuple[str, type[BaseModel], type[BaseModel], dict[str, Any
 }
 
 
-def openapi_paths() -> tuple[dict[str, Any], list[type[BaseModel]]]:
-    """OpenAPI path items of the predict routes, and the models their schemas refer to."""
-    paths: dict[str, Any] = {}
-    models: list[type[BaseModel]] = [ErrorResponse]
-    for task, (description, request_model, response_model, form_fields) in OPERATIONS.items():
-        models += [request_model, response_model]
-        paths[f"/predict/{task}"] = openapi_operation(
-            tag="predict",
-            operation_id=f"predict_{task}",
-            description=description,
-            request_content={
-                "application/json": {"schema": schema_ref(request_model)},
-                "multipart/form-data": {"schema": form_schema(form_fields)},
-            },
-            ok={"application/json": {"schema": schema_ref(response_model)}},
-            errors=ERROR_STATUSES,
-            error_model=ErrorResponse,
-        )
-    return paths, models
+def predict_route(task: Task) -> DirectRoute:
+    """POST /predict/{task}, documented from the task's models."""
+    api = TASK_APIS[task]
+    return DirectRoute(
+        f"/predict/{task}",
+        predict_endpoint(task),
+        tag="predict",
+        operation_id=f"predict_{task}",
+        summary=f"Predict {task}",
+        description=api.description,
+        request_model=api.request_model,
+        other_bodies={"multipart/form-data": {"schema": form_schema(api.form_fields)}},
+        response_model=api.response_model,
+        responses=error_responses(ErrorResponse, ERRORS),
+    )
+
+
+routes = [predict_route(task) for task in TASK_APIS]

@@ -1,19 +1,19 @@
 """Open Inference Protocol (V2) REST: the API Triton, KServe and MLServer clients speak.
 
-Errors here answer `{"error": ...}` (see app.errors). Infer is a PlainRoute, like /predict.
+Errors here answer `{"error": ...}` (see app.errors). Infer is a DirectRoute, like /predict.
 """
 
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
 from app import __version__
-from app.deps import RegistryDep
 from app.budgets import RequestBudget
+from app.deps import RegistryDep, services_of
 from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
 from app.lifecycle import check_not_draining
 from app.middleware.request_context import note_model
@@ -28,7 +28,7 @@ from app.oip import (
 from app.offload import is_heavy_body
 from app.registry import Model, ModelRegistry
 from app.responses import JSONResponse
-from app.routes import PlainRoute, openapi_operation, run_work, schema_ref
+from app.routes import BINARY, DirectRoute, error_responses, run_work
 from app.schemas import (
     V2Error,
     V2InferRequest,
@@ -45,6 +45,11 @@ PLATFORM = "onnxruntime_onnx"
 HEADER_LENGTH = "inference-header-content-length"
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": V2Error} for status in (400, 404, 503)}
+INFER_ERRORS = {400: "Invalid input", 404: "Unknown model or version", 413: "Body too large", 503: "Not ready"}
+INFER_DOC = (
+    "Open Inference Protocol infer. With the binary tensor data extension, raw little-endian tensor "
+    "bytes follow the JSON and the Inference-Header-Content-Length header gives the JSON's length."
+)
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=ERRORS)
 
@@ -145,20 +150,30 @@ def _header_length(request: Request) -> int | None:
     return int(value)
 
 
-async def infer(request: Request) -> Response:
+async def infer(request: Request, name: str) -> Response:
     """Run the model on a V2 request: JSON tensors, or JSON + binary tensors."""
-    state = request.app.state
-    model = find_model(state.registry, request.path_params["name"], request.path_params.get("version"))
-    budget = RequestBudget(state.settings.request_limits)
+    return await _infer(request, name, None)
+
+
+async def infer_version(request: Request, name: str, version: str) -> Response:
+    """The same, for one named version."""
+    return await _infer(request, name, version)
+
+
+async def _infer(request: Request, name: str, version: str | None) -> Response:
+    services = services_of(request.app)
+    model = find_model(services.registry, name, version)
+    budget = RequestBudget(services.settings.request_limits)
     raw = await request.body()
     encoding, header_length = request.headers.get("content-encoding"), _header_length(request)
 
     def parse() -> InferRequest:
-        body = _decompressed(raw, encoding, state.settings.max_body_bytes)
+        body = _decompressed(raw, encoding, services.settings.max_body_bytes)
         return parse_infer_request(body, header_length, model.spec, budget)
 
-    infer_request = await run_work(request, budget, parse, heavy=encoding is not None or is_heavy_body(raw))
-    state.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
+    heavy = encoding is not None or is_heavy_body(raw)
+    infer_request = await run_work(services.pool, request, budget, parse, heavy=heavy)
+    services.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
     note_model(request, model.spec, len(infer_request.pixels))
     logits = await model.infer(infer_request.pixels)
     content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
@@ -169,31 +184,23 @@ async def infer(request: Request) -> Response:
     )
 
 
-routes = [
-    PlainRoute("/v2/models/{name}/infer", infer, methods=["POST"]),
-    PlainRoute("/v2/models/{name}/versions/{version}/infer", infer, methods=["POST"]),
-]
-
-
-def openapi_paths() -> tuple[dict[str, Any], list[type[BaseModel]]]:
-    """OpenAPI path items of the infer routes, and the models their schemas refer to."""
-    operation = openapi_operation(
+def infer_route(path: str, endpoint: Callable[..., Awaitable[Response]], operation_id: str) -> DirectRoute:
+    """An infer route, documented from the V2 models."""
+    return DirectRoute(
+        path,
+        endpoint,
         tag="open inference protocol",
-        operation_id="v2_infer",
-        description=(
-            "Open Inference Protocol infer. With the binary tensor data extension, raw little-endian tensor "
-            "bytes follow the JSON and the Inference-Header-Content-Length header gives the JSON's length."
-        ),
-        request_content={
-            "application/json": {"schema": schema_ref(V2InferRequest)},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        },
-        ok={
-            "application/json": {"schema": schema_ref(V2InferResponse)},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-        },
-        errors={400: "Invalid input", 404: "Unknown model or version", 413: "Body too large", 503: "Not ready"},
-        error_model=V2Error,
+        operation_id=operation_id,
+        summary=operation_id.replace("_", " ").capitalize(),
+        description=INFER_DOC,
+        request_model=V2InferRequest,
+        other_bodies={"application/octet-stream": BINARY},
+        response_model=V2InferResponse,
+        responses={200: {"content": {"application/octet-stream": BINARY}}, **error_responses(V2Error, INFER_ERRORS)},
     )
-    paths = {route.path: operation for route in routes}
-    return paths, [V2InferRequest, V2InferResponse, V2Error]
+
+
+routes = [
+    infer_route("/v2/models/{name}/infer", infer, "v2_infer"),
+    infer_route("/v2/models/{name}/versions/{version}/infer", infer_version, "v2_infer_version"),
+]

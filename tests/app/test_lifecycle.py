@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 
+from app.deps import services_of
 from app.lifecycle import install_signal_handlers
 from app.main import create_app
 from tests.app.conftest import SHIPPED_MODELS, free_port, make_settings, start_service, wait_until_ready
@@ -21,7 +22,7 @@ STOPPED_BY_SIGTERM = (0, -signal.SIGTERM)  # uvicorn re-raises the signal after 
 
 def test_sigterm_turns_readiness_off_at_once_and_sighup_reloads(models_dir: Path) -> None:
     app = create_app(make_settings(models_dir))
-    app.state.registry.load()
+    services_of(app).registry.load()
     received: list[int] = []
     previous = {
         sig: signal.signal(sig, lambda sig, frame: received.append(sig)) for sig in (signal.SIGTERM, signal.SIGINT)
@@ -33,10 +34,11 @@ def test_sigterm_turns_readiness_off_at_once_and_sighup_reloads(models_dir: Path
             assert (await client.get("/readyz")).status_code == 200
             os.kill(os.getpid(), signal.SIGHUP)
             for _ in range(200):
-                if app.state.reloader.last is not None:
+                if services_of(app).reloader.last is not None:
                     break
                 await asyncio.sleep(0.05)
-            assert app.state.reloader.last["trigger"] == "SIGHUP" and app.state.reloader.last["result"] == "ok"
+            reloader = services_of(app).reloader
+            assert reloader.last["trigger"] == "SIGHUP" and reloader.last["result"] == "ok"
             os.kill(os.getpid(), signal.SIGTERM)
             ready = await client.get("/readyz")
             assert ready.status_code == 503 and "shutting down" in ready.json()["detail"]

@@ -1,0 +1,124 @@
+"""The service's own cost per request, in process: single-image requests driven through the whole ASGI app
+(middleware, routing, handler, model), without sockets or HTTP parsing, so it is far less noisy than wrk.
+
+    python -m bench.in_process [--requests 500] [--rounds 20]
+
+To compare with another checkout, run its app with this file: PYTHONPATH=<checkout> python bench/in_process.py
+(the app is imported from the first `app` package on the path). Prints, per endpoint, the microseconds per
+request of the fastest round and the median round, in wall time and in the process's CPU time. On a shared
+machine the fastest round is the steadiest figure: other load only ever adds to a round.
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import app
+from app.config import Settings
+from app.main import create_app
+
+REPO = Path(__file__).resolve().parent.parent
+ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
+
+
+def bodies() -> dict[str, bytes]:
+    """One random 28x28 digit as a predict body and as a V2 infer body, by path."""
+    pixels = np.random.default_rng(0).integers(0, 256, size=784).tolist()
+    infer = {"inputs": [{"name": "pixels", "shape": [1, 28, 28], "datatype": "FP32", "data": pixels}]}
+    return {
+        "/predict/multiclass": json.dumps({"instances": [pixels]}).encode(),
+        "/v2/models/mnist-multiclass/infer": json.dumps(infer).encode(),
+    }
+
+
+async def start(asgi: ASGIApp) -> tuple[dict[str, Any], Callable[[], Awaitable[None]]]:
+    """Run the app's lifespan startup; return its state and a function that shuts it down."""
+    state: dict[str, Any] = {}
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    inbox.put_nowait({"type": "lifespan.startup"})
+    task = asyncio.ensure_future(asgi({"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, inbox.get, outbox.put))
+    started = await outbox.get()
+    assert started["type"] == "lifespan.startup.complete", started
+
+    async def stop() -> None:
+        inbox.put_nowait({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+
+    return state, stop
+
+
+async def one_request(asgi: ASGIApp, state: dict[str, Any], path: str, body: bytes) -> int:
+    """Status of one POST of `body` to `path`."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
+        "headers": [(b"host", b"bench"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": dict(state),
+    }  # fmt: skip
+    sent = False
+    never = asyncio.Event()
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await never.wait()  # a client that stays connected
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await asgi(scope, receive, send)
+    return status
+
+
+async def measure(requests: int, rounds: int) -> dict[str, list[tuple[float, float]]]:
+    """Per endpoint, the mean wall and CPU microseconds per request of each round (after a warm-up)."""
+    asgi: Any = create_app(Settings(models_dir=REPO / "models"))
+    state, stop = await start(asgi)
+    results: dict[str, list[tuple[float, float]]] = {path: [] for path in bodies()}
+    try:
+        for path, body in bodies().items():
+            for _ in range(requests // 10):
+                assert await one_request(asgi, state, path, body) == 200
+        for _ in range(rounds):
+            for path, body in bodies().items():
+                began, began_cpu = time.perf_counter(), time.process_time()
+                for _ in range(requests):
+                    await one_request(asgi, state, path, body)
+                wall, cpu = time.perf_counter() - began, time.process_time() - began_cpu
+                results[path].append((wall / requests * 1e6, cpu / requests * 1e6))
+    finally:
+        await stop()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500, help="requests per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    print(f"app from {Path(app.__file__).parent}")
+    for path, per_round in asyncio.run(measure(args.requests, args.rounds)).items():
+        wall, cpu = ([round_[i] for round_ in per_round] for i in (0, 1))
+        print(
+            f"{path:36} us/request: wall fastest {min(wall):6.1f} median {statistics.median(wall):6.1f}; "
+            f"CPU fastest {min(cpu):6.1f} median {statistics.median(cpu):6.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

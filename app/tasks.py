@@ -1,5 +1,6 @@
 """What each task means, one class per task: its activation, the options a caller may set, the image it
-expects, the answers it gives (REST and Open Inference Protocol), and the decisions training must not change.
+expects, the answers it gives (REST and Open Inference Protocol), how its API is documented, and the
+decisions training must not change.
 
 An instance holds one model's calibration (its temperature, OOD rule or thresholds), read from its card.
 Pure numpy: no web, no model runtime, no TensorFlow. A new task is a new subclass here (and its card in
@@ -13,9 +14,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from app.images import to_canvas, to_mnist_digit
+from pydantic import BaseModel
+
 from app.model_card import ModelCard, MulticlassCard, MultilabelCard
 from app.ood import OodRule
 from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
+from app.schemas import EXPLAIN_DOC, MulticlassRequest, MulticlassResponse, MultilabelRequest, MultilabelResponse
 
 DEFAULT_TOP_K = 3
 
@@ -49,6 +53,12 @@ class Task(ABC):
     activation: ClassVar[str]
     options: ClassVar[frozenset[str]]
     """The predict options a caller may set for this task (`return_logits` is accepted by every task)."""
+    question: ClassVar[str]
+    """What /predict/<name> answers, for the API documentation."""
+    request_schema: ClassVar[type[BaseModel]]
+    response_schema: ClassVar[type[BaseModel]]
+    form_fields: ClassVar[dict[str, Any]]
+    """The task's options as multipart form fields (JSON schemas)."""
 
     @classmethod
     @abstractmethod
@@ -92,6 +102,13 @@ class Multiclass(Task):
     name: ClassVar[str] = "multiclass"
     activation: ClassVar[str] = "softmax"
     options: ClassVar[frozenset[str]] = frozenset({"return_logits", "top_k", "explain"})
+    question = "Which digit is in each 28x28 image? Softmax: the 10 probabilities compete and sum to 1."
+    request_schema = MulticlassRequest
+    response_schema = MulticlassResponse
+    form_fields: ClassVar[dict[str, Any]] = {
+        "top_k": {"type": "integer", "minimum": 1, "maximum": 10, "default": DEFAULT_TOP_K},
+        "explain": {"type": "boolean", "description": EXPLAIN_DOC},
+    }
 
     @classmethod
     def from_card(cls, card: ModelCard) -> "Multiclass":
@@ -138,6 +155,12 @@ class Multilabel(Task):
     name: ClassVar[str] = "multilabel"
     activation: ClassVar[str] = "sigmoid"
     options: ClassVar[frozenset[str]] = frozenset({"return_logits", "threshold"})
+    question = "Which digits appear in each 56x56 picture? Sigmoid per label: independent yes/no answers."
+    request_schema = MultilabelRequest
+    response_schema = MultilabelResponse
+    form_fields: ClassVar[dict[str, Any]] = {
+        "threshold": {"type": "string", "description": "a number in (0, 1), or a JSON list of 10"}
+    }
 
     @classmethod
     def from_card(cls, card: ModelCard) -> "Multilabel":

@@ -1,14 +1,11 @@
-"""The two predict endpoints: JSON or multipart in, probabilities out.
+"""The predict endpoints, one per task: JSON or multipart in, probabilities out.
 
-They are DirectRoutes: FastAPI documents them from the pydantic models of TASK_APIS, but its
+They are DirectRoutes: FastAPI documents them from each task's pydantic models (app.tasks), but its
 per-request dependency solving and body validation (about a third of a single-image request, see
 bench/) are skipped: the handler parses the raw body itself.
 """
 
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
-
-from pydantic import BaseModel
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -20,26 +17,22 @@ from app.inputs import holds_images, parse_form, parse_json_body
 from app.offload import is_heavy_body
 from app.middleware.request_context import note_model
 from app.predict import predict
-from app.registry import Task
 from app.responses import JSONResponse
 from app.routes import DirectRoute, error_responses, run_work
-from app.schemas import (
-    EXPLAIN_DOC,
-    ErrorResponse,
-    MulticlassRequest,
-    MulticlassResponse,
-    MultilabelRequest,
-    MultilabelResponse,
-    form_schema,
-)
+from app.schemas import ErrorResponse, form_schema
+from app.tasks import TASKS, Task
 
 ERRORS = {413: "Body too large", 415: "Not JSON or multipart", 422: "Invalid input", 503: "Model not loaded"}
 
 
-async def _read_form(request: Request, max_files: int) -> tuple[list[bytes], dict[str, str]]:
+async def _read_form(request: Request, budget: RequestBudget) -> tuple[list[bytes], dict[str, str]]:
+    """The file parts and the form fields; the parser stops one file past MAX_INSTANCES."""
+    most = budget.limits.max_instances + 1
     try:
-        form = await request.form(max_files=max_files + 1)
+        form = await request.form(max_files=most)
     except HTTPException as error:
+        if str(error.detail).startswith("Too many files"):
+            budget.refuse_instances("file", f"more than {most}")
         raise InvalidInput(f"malformed multipart body: {clip(str(error.detail))}") from None
     images: list[bytes] = []
     fields: dict[str, str] = {}
@@ -56,7 +49,7 @@ async def _read_form(request: Request, max_files: int) -> tuple[list[bytes], dic
     return images, fields
 
 
-def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]:
+def predict_endpoint(task: str) -> Callable[[Request], Awaitable[JSONResponse]]:
     """The endpoint answering one task with the model the registry holds for it."""
 
     async def endpoint(request: Request) -> JSONResponse:
@@ -74,7 +67,7 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
                 heavy=is_heavy_body(body) or holds_images(body),
             )
         elif content_type == "multipart/form-data":
-            images, fields = await _read_form(request, budget.limits.max_instances)
+            images, fields = await _read_form(request, budget)
             pixels, options = await run_work(
                 services.pool, request, budget, lambda: parse_form(images, fields, model.spec, budget), heavy=True
             )
@@ -90,50 +83,20 @@ def predict_endpoint(task: Task) -> Callable[[Request], Awaitable[JSONResponse]]
     return endpoint
 
 
-class TaskApi(NamedTuple):
-    """What the OpenAPI page says of one task's predict route."""
-
-    description: str
-    request_model: type[BaseModel]
-    response_model: type[BaseModel]
-    form_fields: dict[str, Any]
-    """The task's options as multipart form fields (JSON schemas)."""
-
-
-TASK_APIS: dict[Task, TaskApi] = {
-    "multiclass": TaskApi(
-        "Which digit is in each 28x28 image? Softmax: the 10 probabilities compete and sum to 1.",
-        MulticlassRequest,
-        MulticlassResponse,
-        {
-            "top_k": {"type": "integer", "minimum": 1, "maximum": 10, "default": 3},
-            "explain": {"type": "boolean", "description": EXPLAIN_DOC},
-        },
-    ),
-    "multilabel": TaskApi(
-        "Which digits appear in each 56x56 picture? Sigmoid per label: independent yes/no answers.",
-        MultilabelRequest,
-        MultilabelResponse,
-        {"threshold": {"type": "string", "description": "a number in (0, 1), or a JSON list of 10"}},
-    ),
-}
-
-
-def predict_route(task: Task) -> DirectRoute:
-    """POST /predict/{task}, documented from the task's models."""
-    api = TASK_APIS[task]
+def predict_route(task: type[Task]) -> DirectRoute:
+    """POST /predict/<task>, documented from the task's request and response models."""
     return DirectRoute(
-        f"/predict/{task}",
-        predict_endpoint(task),
+        f"/predict/{task.name}",
+        predict_endpoint(task.name),
         tag="predict",
-        operation_id=f"predict_{task}",
-        summary=f"Predict {task}",
-        description=api.description,
-        request_model=api.request_model,
-        other_bodies={"multipart/form-data": {"schema": form_schema(api.form_fields)}},
-        response_model=api.response_model,
+        operation_id=f"predict_{task.name}",
+        summary=f"Predict {task.name}",
+        description=task.question,
+        request_model=task.request_schema,
+        other_bodies={"multipart/form-data": {"schema": form_schema(task.form_fields)}},
+        response_model=task.response_schema,
         responses=error_responses(ErrorResponse, ERRORS),
     )
 
 
-routes = [predict_route(task) for task in TASK_APIS]
+routes = [predict_route(task) for task in TASKS.values()]

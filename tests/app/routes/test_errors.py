@@ -87,6 +87,9 @@ def test_too_many_instances_get_422_and_exactly_the_cap_passes(test_digits: tupl
             assert "at most 2 instances per request (MAX_INSTANCES), got 3" in over.json()["detail"]
             assert at_cap.status_code == 200, at_cap.text
             assert len(at_cap.json()["predictions"]) == 2
+        far_over = small.post(MULTICLASS, files=uploads * 4)  # the form parser stops at the fourth file
+        assert far_over.status_code == 422, far_over.text
+        assert far_over.json()["detail"] == "file: at most 2 instances per request (MAX_INSTANCES), got more than 3"
 
 
 def test_undecodable_upload_gets_422(client: TestClient) -> None:

@@ -5,9 +5,8 @@ each costly step (another instance, another image of a declared size) and it ref
 name; the work that runs off the event loop asks it whether the client is still there.
 """
 
-from typing import NoReturn
-
 from dataclasses import dataclass
+from typing import NoReturn
 
 from app.errors import ClientGone, InvalidInput
 
@@ -41,7 +40,9 @@ class RequestBudget:
 
     def refuse_instances(self, field: str, got: str) -> NoReturn:
         """The InvalidInput for more than MAX_INSTANCES images (`got`: the count, or what is known of it)."""
-        raise InvalidInput(f"{field}: at most {self.limits.max_instances} instances per request (MAX_INSTANCES), got {got}")
+        raise InvalidInput(
+            f"{field}: at most {self.limits.max_instances} instances per request (MAX_INSTANCES), got {got}"
+        )
 
     def admit_image(self, width: int, height: int) -> None:
         """Reserve an image's declared pixels before decoding it; raise ImageRefused past a limit."""

@@ -172,7 +172,9 @@ def _instance_pixels(instance: Any, index: int, spec: ModelSpec, budget: Request
     if isinstance(instance, dict):
         encoded = instance.get("b64")
         if set(instance) != {"b64"} or not isinstance(encoded, str):
-            raise InvalidInput(f'{where}: expected {{"b64": "<base64 PNG or JPEG>"}}, got keys {quote(sorted(instance))}')
+            raise InvalidInput(
+                f'{where}: expected {{"b64": "<base64 PNG or JPEG>"}}, got keys {quote(sorted(instance))}'
+            )
         try:
             data = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):

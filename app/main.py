@@ -34,7 +34,9 @@ class ServiceApp(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         services = services_of(self)
-        return RequestContextMiddleware(super().build_middleware_stack(), services.settings.access_log, services.metrics)
+        return RequestContextMiddleware(
+            super().build_middleware_stack(), services.settings.access_log, services.metrics
+        )
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()

@@ -25,6 +25,7 @@ INPUT_DATATYPES: dict[str, np.dtype] = {
 }
 OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
 
+
 def input_tensor(spec: ModelSpec) -> TensorSpec:
     return TensorSpec(spec.input_name, "FP32", [-1, *spec.image_shape])
 
@@ -54,9 +55,7 @@ class InferRequest:
     outputs: list[RequestedOutput]
 
 
-def parse_infer_request(
-    body: bytes, header_length: int | None, spec: ModelSpec, budget: RequestBudget
-) -> InferRequest:
+def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec, budget: RequestBudget) -> InferRequest:
     """Decode and check a V2 infer body (JSON, or JSON + binary tensors); raise InvalidInput."""
     if header_length is not None and not 0 < header_length <= len(body):
         raise InvalidInput(f"Inference-Header-Content-Length {header_length} does not fit a body of {len(body)} bytes")

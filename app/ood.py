@@ -1,7 +1,9 @@
 """Is it a digit at all? The energy score of the logits and its threshold: pure numpy, no web."""
 
 from dataclasses import dataclass
+
 import numpy as np
+
 
 def energy_score(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     """-T * logsumexp(logits / T) per row (Liu et al., 2020): higher means less like anything seen in training."""

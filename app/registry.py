@@ -12,8 +12,8 @@ import onnxruntime as ort
 
 from app.batching import AdaptiveBatcher, BatchingPolicy, run_logits
 from app.errors import ModelLoadError, ModelNotFound, ModelNotReady, quote
-from app.offload import WorkPool
 from app.model_card import CARD_FILE, ONNX_FILE, CardError, ModelCard, read_card, sha256_hex
+from app.offload import WorkPool
 from app.probes import ProbeError, decode_probes, probe_mismatch
 from app.runtime import open_session
 from app.tasks import TASKS, Task
@@ -145,7 +145,9 @@ def load_model(
     except Exception as error:  # onnxruntime raises its own untyped errors for corrupt graphs
         raise ModelLoadError(onnx_path, f"onnxruntime cannot load it: {error}") from None
     _check_signature(session, spec, onnx_path)
-    mismatch = probe_mismatch(spec.probe_logits, session.run([spec.output_name], {spec.input_name: spec.probe_pixels})[0])
+    mismatch = probe_mismatch(
+        spec.probe_logits, session.run([spec.output_name], {spec.input_name: spec.probe_pixels})[0]
+    )
     if mismatch is not None:
         raise ModelLoadError(onnx_path, mismatch)
     return Model(spec, session, observe, batching, pool)
@@ -219,7 +221,9 @@ class ModelRegistry:
             models[model.spec.name] = by_task[task] = model
         self._loaded = LoadedModels(models, by_task)
         for spec in (model.spec for model in models.values()):
-            logger.info("loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task.name, spec.card.onnx_sha256[:12])
+            logger.info(
+                "loaded %s %s (%s, sha256 %s)", spec.name, spec.version, spec.task.name, spec.card.onnx_sha256[:12]
+            )
 
     def names(self) -> list[str]:
         """Names of the loaded models."""

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-
-from app.images import to_canvas, to_mnist_digit
 from pydantic import BaseModel
 
+from app.images import to_canvas, to_mnist_digit
 from app.model_card import ModelCard, MulticlassCard, MultilabelCard
 from app.ood import OodRule
 from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
@@ -74,7 +73,9 @@ class Task(ABC):
         """A decoded grayscale image (0..255, ink bright) as this task's model input of image_shape."""
 
     @abstractmethod
-    def predictions(self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions) -> list[dict[str, Any]]:
+    def predictions(
+        self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions
+    ) -> list[dict[str, Any]]:
         """The /predict answer per image."""
 
     @abstractmethod
@@ -121,7 +122,9 @@ class Multiclass(Task):
     def model_input(self, gray: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
         return to_mnist_digit(gray, image_shape[0])
 
-    def predictions(self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions) -> list[dict[str, Any]]:
+    def predictions(
+        self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions
+    ) -> list[dict[str, Any]]:
         labels, top_probabilities = top_k(probabilities, options.top_k)
         scores = self.ood.score(logits)
         return [
@@ -139,11 +142,19 @@ class Multiclass(Task):
         ]
 
     def answer_tensors(self, labels: int) -> list[TensorSpec]:
-        return [TensorSpec("label", "INT64", [-1]), TensorSpec("is_digit", "BOOL", [-1]), TensorSpec("ood_score", "FP32", [-1])]
+        return [
+            TensorSpec("label", "INT64", [-1]),
+            TensorSpec("is_digit", "BOOL", [-1]),
+            TensorSpec("ood_score", "FP32", [-1]),
+        ]
 
     def answers(self, probabilities: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
         scores = self.ood.score(logits)
-        return {"label": probabilities.argmax(axis=1).astype(np.int64), "is_digit": self.ood.is_digit(scores), "ood_score": scores}
+        return {
+            "label": probabilities.argmax(axis=1).astype(np.int64),
+            "is_digit": self.ood.is_digit(scores),
+            "ood_score": scores,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +184,9 @@ class Multilabel(Task):
     def model_input(self, gray: np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
         return to_canvas(gray, image_shape)
 
-    def predictions(self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions) -> list[dict[str, Any]]:
+    def predictions(
+        self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions
+    ) -> list[dict[str, Any]]:
         flags = apply_thresholds(probabilities, self.thresholds if options.threshold is None else options.threshold)
         return [
             {"labels": np.flatnonzero(row_flags), "flags": row_flags, "probabilities": row}

@@ -143,8 +143,21 @@ def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> 
     """requests/s, p50 ms, p99 ms and error count of one wrk run."""
     script = body.with_suffix(".lua")
     script.write_text(LUA.format(body=body))
-    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", WRK_TIMEOUT,
-               "--latency", "-s", str(script), url]  # fmt: skip
+    command = [
+        "taskset",
+        "-c",
+        core,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        WRK_TIMEOUT,
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = {key: re.search(pattern, output, re.MULTILINE) for key, pattern in WRK_PATTERNS.items()}
     if found["requests"] is None or found["p50"] is None or found["p99"] is None:
@@ -211,8 +224,11 @@ def measure(
                 rps, p50, p99 = (float(np.median([run[i] for run in rounds[server.name]])) for i in range(3))
                 errors = sum(run[3] for run in rounds[server.name])
                 results.append(LoadResult(server.name, task, size, connections, rps, rps * size, p50, p99, errors))
-                print(f"{server.name:12} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
-                      f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}", flush=True)  # fmt: skip
+                print(
+                    f"{server.name:12} {task:10} {size:3} img  c={connections:2}  {rps:9.1f} req/s  "
+                    f"{rps * size:9.1f} img/s  p50 {p50:.3f} ms  p99 {p99:.3f} ms  errors {errors}",
+                    flush=True,
+                )
         return results, {name: rss_mb(process.pid) for name, process in processes.items()}
     finally:
         for process in processes.values():
@@ -270,15 +286,19 @@ def print_table(results: list[LoadResult]) -> None:
     print("\n| server | endpoint | images/request | connections | requests/s | images/s | p50 ms | p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        print(f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
-              f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |")  # fmt: skip
+        print(
+            f"| {r.server} | {r.task} | {r.images} | {r.connections} | {r.requests_per_s:,.0f} | "
+            f"{r.images_per_s:,.0f} | {r.p50_ms:.3f} | {r.p99_ms:.3f} |"
+        )
 
 
 def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, float]], rss: dict[str, float]) -> None:
     """The table, then the issue's target ratios (for the baseline too, and service / baseline, when it ran)."""
     print_table(results)
-    print("\nonnxruntime in-process, one thread, median per call: " + ", ".join(
-        f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items()))  # fmt: skip
+    print(
+        "\nonnxruntime in-process, one thread, median per call: "
+        + ", ".join(f"{task} batch {size}: {us:.1f} us" for task, sizes in ort_us.items() for size, us in sizes.items())
+    )
     services = [name for name in ("service", "baseline") if name in rss]
     for name in services:
         print(f"{name} RSS with both models loaded, after the load: {rss[name]:.0f} MB (target <= 150)")
@@ -293,7 +313,8 @@ def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, flo
                 print(
                     f"  {name}, single image, 16 connections: {service.requests_per_s / floor.requests_per_s:.0%} "
                     f"of the floor (target >= 50%; {service.requests_per_s / fast_floor.requests_per_s:.0%} of the "
-                    f"orjson floor), {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI (target >= 1.5x)"
+                    f"orjson floor), {service.requests_per_s / plain.requests_per_s:.2f}x plain FastAPI "
+                    "(target >= 1.5x)"
                 )
             if (name, task, 64, 16) in pick:
                 batch_service, batch_floor, batch_fast_floor = (
@@ -305,15 +326,19 @@ def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, flo
                     f"50%; {batch_service.images_per_s / batch_fast_floor.images_per_s:.0%} of the orjson floor's)"
                 )
             if (name, task, 1, 1) in pick:
-                print(f"  {name}, single image p50 at 1 connection: {pick[name, task, 1, 1].p50_ms:.3f} ms "
-                      "(target <= 0.5 ms)")  # fmt: skip
+                print(
+                    f"  {name}, single image p50 at 1 connection: {pick[name, task, 1, 1].p50_ms:.3f} ms "
+                    "(target <= 0.5 ms)"
+                )
         if "baseline" in services:
             for (server, same_task, images, connections), after in pick.items():
                 if server == "service" and same_task == task:
                     before = pick["baseline", task, images, connections]
-                    print(f"  service / baseline, {images} img c={connections}: "
-                          f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
-                          f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms")  # fmt: skip
+                    print(
+                        f"  service / baseline, {images} img c={connections}: "
+                        f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
+                        f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms"
+                    )
 
 
 def report_batching(results: list[LoadResult]) -> None:
@@ -323,8 +348,10 @@ def report_batching(results: list[LoadResult]) -> None:
     for task in SHAPES:
         for connections in (1, 16, 64):
             on, off = pick["batching on", task, connections], pick["batching off", task, connections]
-            print(f"{task} c={connections}: batching {on.requests_per_s / off.requests_per_s:.2f}x requests/s, "
-                  f"p50 {on.p50_ms - off.p50_ms:+.3f} ms, p99 {on.p99_ms - off.p99_ms:+.3f} ms")  # fmt: skip
+            print(
+                f"{task} c={connections}: batching {on.requests_per_s / off.requests_per_s:.2f}x requests/s, "
+                f"p50 {on.p50_ms - off.p50_ms:+.3f} ms, p99 {on.p99_ms - off.p99_ms:+.3f} ms"
+            )
 
 
 def report_workers(results: list[LoadResult]) -> None:
@@ -333,8 +360,10 @@ def report_workers(results: list[LoadResult]) -> None:
     pick = {(r.server, r.task, r.images): r for r in results}
     for task, images in {(r.task, r.images) for r in results}:
         one, two = pick["1 worker", task, images], pick["2 workers", task, images]
-        print(f"{task} {images} img/request: 2 workers {two.requests_per_s / one.requests_per_s:.2f}x requests/s "
-              f"of 1 worker, p99 {one.p99_ms:.3f} -> {two.p99_ms:.3f} ms")  # fmt: skip
+        print(
+            f"{task} {images} img/request: 2 workers {two.requests_per_s / one.requests_per_s:.2f}x requests/s "
+            f"of 1 worker, p99 {one.p99_ms:.3f} -> {two.p99_ms:.3f} ms"
+        )
 
 
 if __name__ == "__main__":

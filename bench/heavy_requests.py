@@ -44,7 +44,16 @@ def cases() -> dict[str, Callable[[httpx.Client, str], httpx.Response]]:
     canvases = {"instances": rng.integers(0, 256, (256, 3136)).tolist()}
     binary = rng.integers(0, 256, (256, 56, 56)).astype(np.float32).tobytes()
     v2_header = json.dumps(
-        {"inputs": [{"name": "pixels", "shape": [256, 56, 56], "datatype": "FP32", "parameters": {"binary_data_size": len(binary)}}]}
+        {
+            "inputs": [
+                {
+                    "name": "pixels",
+                    "shape": [256, 56, 56],
+                    "datatype": "FP32",
+                    "parameters": {"binary_data_size": len(binary)},
+                }
+            ]
+        }
     ).encode()
     return {
         f"{task} multipart 4 RGBA PNG 2048x2048": (lambda c, u, t=task: c.post(f"{u}/predict/{t}", files=rgba))

@@ -25,7 +25,10 @@ from app.config import Settings
 from app.main import create_app
 
 REPO = Path(__file__).resolve().parent.parent
-ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]], Awaitable[None]]
+ASGIApp = Callable[
+    [dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
+    Awaitable[None],
+]
 
 
 def bodies() -> dict[str, bytes]:
@@ -44,7 +47,9 @@ async def start(asgi: ASGIApp) -> tuple[dict[str, Any], Callable[[], Awaitable[N
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     inbox.put_nowait({"type": "lifespan.startup"})
-    task = asyncio.ensure_future(asgi({"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, inbox.get, outbox.put))
+    task = asyncio.ensure_future(
+        asgi({"type": "lifespan", "asgi": {"version": "3.0"}, "state": state}, inbox.get, outbox.put)
+    )
     started = await outbox.get()
     assert started["type"] == "lifespan.startup.complete", started
 
@@ -59,11 +64,24 @@ async def start(asgi: ASGIApp) -> tuple[dict[str, Any], Callable[[], Awaitable[N
 async def one_request(asgi: ASGIApp, state: dict[str, Any], path: str, body: bytes) -> int:
     """Status of one POST of `body` to `path`."""
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"bench"), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 80), "state": dict(state),
-    }  # fmt: skip
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"bench"),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+        "state": dict(state),
+    }
     sent = False
     never = asyncio.Event()
     status = 0

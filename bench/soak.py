@@ -16,6 +16,7 @@ One worker pinned to core 0, this generator on core 1. Writes bench/results/soak
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -169,10 +170,8 @@ async def sample_process(
     start = time.monotonic()
     while not stop.is_set():
         usage.append((time.monotonic() - start, rss_mb(pid), cpu_seconds(pid), cpu_wait_seconds(pid)))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
-        except TimeoutError:
-            pass
 
 
 async def soak(port: int, pid: int, kinds: list[Kind], seconds: float, rate: float) -> tuple[list[Sample], list]:
@@ -191,8 +190,12 @@ def p99(latencies: list[float]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "600")),
-                        help="length of the soak (default: SOAK_SECONDS, else 600); at least 30")  # fmt: skip
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=float(os.environ.get("SOAK_SECONDS", "600")),
+        help="length of the soak (default: SOAK_SECONDS, else 600); at least 30",
+    )
     args = parser.parse_args()
     if args.seconds < 30:
         parser.error("--seconds must be at least 30 (10 s warm-up, then the measured windows)")
@@ -211,8 +214,11 @@ def main() -> int:
         probe = asyncio.run(drive(port, kinds, MAX_PROBE_S, None))
         max_rate = len(probe) / MAX_PROBE_S
         rate = LOAD_SHARE * max_rate
-        print(f"most this generator gets through: {max_rate:,.0f} requests/s; soaking at {rate:,.0f}/s "
-              f"for {args.seconds:.0f} s", flush=True)  # fmt: skip
+        print(
+            f"most this generator gets through: {max_rate:,.0f} requests/s; soaking at {rate:,.0f}/s "
+            f"for {args.seconds:.0f} s",
+            flush=True,
+        )
         samples, usage = asyncio.run(soak(port, process.pid, kinds, args.seconds, rate))
     finally:
         process.terminate()
@@ -268,7 +274,8 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
     checks = {
         "unexpected statuses": (len(unexpected) == 0, f"{len(unexpected)} of {len(samples):,}"),
         "RSS growth after warm-up": (
-            growth <= RSS_GROWTH_LIMIT, f"{rss_at_warm_up:.0f} MB -> peak {rss_peak:.0f} MB ({growth:+.1%}, limit +10%)"
+            growth <= RSS_GROWTH_LIMIT,
+            f"{rss_at_warm_up:.0f} MB -> peak {rss_peak:.0f} MB ({growth:+.1%}, limit +10%)",
         ),
         "p99 stable": (
             drift <= P99_DRIFT_LIMIT or last_p99 - first_p99 <= P99_SLACK_MS,
@@ -276,32 +283,51 @@ def report(kinds: list[Kind], samples: list[Sample], usage: list, seconds: float
             f"by {window_s:.0f} s window: {', '.join(f'{v:.1f}' for v in window_p99)} ms",
         ),
     }
-    print(f"\n{len(samples):,} requests in {seconds:.0f} s ({len(samples) / seconds:,.0f}/s, "
-          f"{LOAD_SHARE:.0%} of {max_rate:,.0f}/s), warm-up {warm_up:.0f} s\n")  # fmt: skip
+    print(
+        f"\n{len(samples):,} requests in {seconds:.0f} s ({len(samples) / seconds:,.0f}/s, "
+        f"{LOAD_SHARE:.0%} of {max_rate:,.0f}/s), warm-up {warm_up:.0f} s\n"
+    )
     print("| request | share | expected | count | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|")
     for index, kind in enumerate(kinds):
         latencies = [s.latency_ms for s in measured if s.kind == index]
         p50 = float(np.median(latencies)) if latencies else float("nan")
-        print(f"| {kind.name} | {kind.weight}% | {kind.expected} | {len(latencies):,} | {p50:.2f} | "
-              f"{p99(latencies):.2f} |")  # fmt: skip
+        print(
+            f"| {kind.name} | {kind.weight}% | {kind.expected} | {len(latencies):,} | {p50:.2f} | "
+            f"{p99(latencies):.2f} |"
+        )
     all_latencies = [s.latency_ms for s in measured]
-    print(f"| all, after warm-up | | | {len(all_latencies):,} | {float(np.median(all_latencies)):.2f} | "
-          f"{p99(all_latencies):.2f} |\n")  # fmt: skip
+    print(
+        f"| all, after warm-up | | | {len(all_latencies):,} | {float(np.median(all_latencies)):.2f} | "
+        f"{p99(all_latencies):.2f} |\n"
+    )
     print(f"service CPU per request by {window_s:.0f} s window: {', '.join(f'{v:.3f}' for v in window_cpu)} ms")
-    print(f"service waiting for a CPU held by another process, by window: "
-          f"{', '.join(f'{v:.0f}' for v in window_wait)} ms per second")  # fmt: skip
+    print(
+        f"service waiting for a CPU held by another process, by window: "
+        f"{', '.join(f'{v:.0f}' for v in window_wait)} ms per second"
+    )
     for name, (ok, detail) in checks.items():
         print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}")
     for sample in unexpected[:10]:
         print(f"  unexpected: {kinds[sample.kind].name} got {sample.status or 'a connection error'}")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "soak-latest.json").write_text(json.dumps({
-        "seconds": seconds, "max_rate": max_rate, "rate": rate, "requests": len(samples),
-        "unexpected": len(unexpected), "usage_s_mb_cpu": usage, "window_p99_ms": window_p99,
-        "window_cpu_ms_per_request": window_cpu, "window_cpu_wait_ms_per_s": window_wait,
-        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
-    }, indent=2))  # fmt: skip
+    (out / "soak-latest.json").write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "max_rate": max_rate,
+                "rate": rate,
+                "requests": len(samples),
+                "unexpected": len(unexpected),
+                "usage_s_mb_cpu": usage,
+                "window_p99_ms": window_p99,
+                "window_cpu_ms_per_request": window_cpu,
+                "window_cpu_wait_ms_per_s": window_wait,
+                "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
+            },
+            indent=2,
+        )
+    )
     return 0 if all(ok for ok, _ in checks.values()) else 1
 
 

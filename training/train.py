@@ -86,8 +86,11 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
     data = task.data(config.arch, mnist, config.seed, config.limit)
     stream = EpochData(data.draw_epoch, BATCH_SIZE)
     model = compile_model(task, config.arch, steps=config.epochs * len(stream))
-    print(f"== {task.model_name} ({config.arch}): {model.count_params()} parameters, "
-          f"{data.described['train_size']} training samples per epoch", flush=True)
+    print(
+        f"== {task.model_name} ({config.arch}): {model.count_params()} parameters, "
+        f"{data.described['train_size']} training samples per epoch",
+        flush=True,
+    )
     early_stopping = keras.callbacks.EarlyStopping(
         monitor="val_loss", patience=EARLY_STOPPING_PATIENCE, restore_best_weights=True
     )
@@ -117,17 +120,29 @@ def run(config: RunConfig, mnist: Mnist) -> RunResult:
                 f"decisions; {config.out / task.model_name} left untouched"
             )
         training = {
-            "command": config.command, "seed": config.seed, "arch": config.arch, "epochs": config.epochs,
-            "epochs_run": len(history["loss"]), "early_stopping_patience": EARLY_STOPPING_PATIENCE,
+            "command": config.command,
+            "seed": config.seed,
+            "arch": config.arch,
+            "epochs": config.epochs,
+            "epochs_run": len(history["loss"]),
+            "early_stopping_patience": EARLY_STOPPING_PATIENCE,
             "batch_size": BATCH_SIZE,
             "optimizer": f"adam, cosine decay from {LEARNING_RATE}",
-            "loss": f"{type(model.loss).__name__}(from_logits=True)", "parameters": model.count_params(),
-            "calibrated_on": "validation", **data.described, "validation_size": len(data.validation.y),
+            "loss": f"{type(model.loss).__name__}(from_logits=True)",
+            "parameters": model.count_params(),
+            "calibrated_on": "validation",
+            **data.described,
+            "validation_size": len(data.validation.y),
             "parity_max_abs_diff": parity.max_abs_diff,
-            "wall_time_s": round(time.monotonic() - started, 1), "data_source": mnist.source,
+            "wall_time_s": round(time.monotonic() - started, 1),
+            "data_source": mnist.source,
         }
         card = export.model_card(
-            task, calibration=calibrated.card_fields, metrics=metrics, training=training, onnx_path=onnx_path,
+            task,
+            calibration=calibrated.card_fields,
+            metrics=metrics,
+            training=training,
+            onnx_path=onnx_path,
             probe_pixels=task.probe_inputs(mnist),
         )
         evaluate.plot_training_curves(history, f"{card.name} ({config.arch})", staging / "training_curves.png")

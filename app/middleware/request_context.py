@@ -42,10 +42,10 @@ def _access_message(fields: dict[str, Any]) -> str:
     """The access line as text: `client "METHOD path" status duration id=... [model=name:version instances=N]`."""
     message = (
         f'{fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]} '
-        f'{fields["duration_ms"]:.2f} ms id={fields["request_id"]}'
+        f"{fields['duration_ms']:.2f} ms id={fields['request_id']}"
     )
     if fields["model"] is not None:
-        message += f' model={fields["model"]}:{fields["model_version"]} instances={fields["instances"]}'
+        message += f" model={fields['model']}:{fields['model_version']} instances={fields['instances']}"
     return message
 
 
@@ -105,4 +105,3 @@ class RequestContextMiddleware:
             "model_version": state.get("model_version"),
             "client": f"{client[0]}:{client[1]}" if client else None,
         }
-

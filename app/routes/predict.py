@@ -6,6 +6,7 @@ bench/) are skipped: the handler parses the raw body itself.
 """
 
 from collections.abc import Awaitable, Callable
+
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,8 +15,8 @@ from app.budgets import RequestBudget
 from app.deps import services_of
 from app.errors import InvalidInput, UnsupportedMediaType, clip, quote
 from app.inputs import holds_images, parse_form, parse_json_body
-from app.offload import is_heavy_body
 from app.middleware.request_context import note_model
+from app.offload import is_heavy_body
 from app.predict import predict
 from app.responses import JSONResponse
 from app.routes import DirectRoute, error_responses, run_work

@@ -17,6 +17,7 @@ from app.deps import RegistryDep, services_of
 from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
 from app.lifecycle import check_not_draining
 from app.middleware.request_context import note_model
+from app.offload import is_heavy_body
 from app.oip import (
     InferRequest,
     compute_outputs,
@@ -25,7 +26,6 @@ from app.oip import (
     output_tensors,
     parse_infer_request,
 )
-from app.offload import is_heavy_body
 from app.registry import Model, ModelRegistry
 from app.responses import JSONResponse
 from app.routes import BINARY, DirectRoute, error_responses, run_work

@@ -12,8 +12,8 @@ import pytest
 from app.batching import AdaptiveBatcher, BatchingPolicy
 from app.offload import WorkPool
 from app.predict import predict
-from app.tasks import PredictOptions
 from app.registry import ModelRegistry
+from app.tasks import PredictOptions
 from tests.app.conftest import SHIPPED_MODELS
 
 T = TypeVar("T")

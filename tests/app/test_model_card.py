@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+
 import pytest
 
 from app.model_card import CardError, MulticlassCard, MultilabelCard, read_card, sha256_hex
@@ -42,10 +43,22 @@ def test_the_sha256_is_read_in_lower_case_and_matches_hashlib() -> None:
     ("name", "change", "reason"),
     [
         ("mnist-multiclass", lambda card: card.pop("task"), "missing key 'task'"),
-        ("mnist-multiclass", lambda card: card.update(task=["multiclass"]), "task must be one of multiclass, multilabel"),
-        ("mnist-multiclass", lambda card: card.update(temperature=float("inf")), "temperature: must be a finite number"),
+        (
+            "mnist-multiclass",
+            lambda card: card.update(task=["multiclass"]),
+            "task must be one of multiclass, multilabel",
+        ),
+        (
+            "mnist-multiclass",
+            lambda card: card.update(temperature=float("inf")),
+            "temperature: must be a finite number",
+        ),
         ("mnist-multiclass", lambda card: card["ood"].pop("temperature"), "missing key 'ood.temperature'"),
-        ("mnist-multiclass", lambda card: card["ood"].update(threshold=float("nan")), "ood.threshold: must be a finite"),
+        (
+            "mnist-multiclass",
+            lambda card: card["ood"].update(threshold=float("nan")),
+            "ood.threshold: must be a finite",
+        ),
         ("mnist-multiclass", lambda card: card["input"].update(shape=[None, 28]), "input: must be [batch, H, W]"),
         ("mnist-multiclass", lambda card: card["input"].update(shape=[None, 0, 28]), "input: must be [batch, H, W]"),
         ("mnist-multiclass", lambda card: card.update(labels=[]), "labels: List should have at least 1 item"),

@@ -52,7 +52,9 @@ def test_json_data_may_be_nested_or_flat(spec) -> None:
     pixels = np.arange(784) % 256
     for shape, data in (([1, 784], pixels.tolist()), ([1, 28, 28], pixels.reshape(1, 28, 28).tolist())):
         body = json.dumps({"inputs": [{"name": "pixels", "shape": shape, "datatype": "INT64", "data": data}]}).encode()
-        np.testing.assert_array_equal(parse_infer_request(body, None, spec, request_budget(max_instances=8)).pixels[0], pixels.reshape(28, 28))
+        np.testing.assert_array_equal(
+            parse_infer_request(body, None, spec, request_budget(max_instances=8)).pixels[0], pixels.reshape(28, 28)
+        )
 
 
 def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:

@@ -56,4 +56,6 @@ def test_a_model_json_that_is_not_utf8_stops_start_up_with_one_clear_line(models
     process = start_service(models_dir, free_port())
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 2 and "Traceback" not in stderr
-    assert stderr.strip().splitlines() == [f"error: cannot start: {metadata}: not UTF-8 text: invalid start byte at byte 10"]
+    assert stderr.strip().splitlines() == [
+        f"error: cannot start: {metadata}: not UTF-8 text: invalid start byte at byte 10"
+    ]

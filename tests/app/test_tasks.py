@@ -18,7 +18,7 @@ def task(request: pytest.FixtureRequest) -> Task:
 
 
 def test_the_tasks_are_known_by_their_card_names() -> None:
-    assert TASKS == {"multiclass": Multiclass, "multilabel": Multilabel}
+    assert {"multiclass": Multiclass, "multilabel": Multilabel} == TASKS
     assert (Multiclass.activation, Multilabel.activation) == ("softmax", "sigmoid")
 
 

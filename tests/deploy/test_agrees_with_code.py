@@ -50,7 +50,9 @@ def served_path(client: TestClient, endpoint: Callable[..., Any]) -> str:
 
 def pods(rendered: dict[str, list[Manifest]], inference_service: Manifest) -> dict[str, dict[str, Any]]:
     """Every pod spec the deployment files make, by kustomization (and "kserve")."""
-    specs = {folder: find(manifests, "Deployment")["spec"]["template"]["spec"] for folder, manifests in rendered.items()}
+    specs = {
+        folder: find(manifests, "Deployment")["spec"]["template"]["spec"] for folder, manifests in rendered.items()
+    }
     specs["kserve"] = inference_service["spec"]["predictor"]
     return specs
 
@@ -83,7 +85,7 @@ POD_IDS = [*kustomization_ids(), "kserve"]
 
 @pytest.mark.parametrize("name", POD_IDS)
 def test_every_variable_is_a_setting_with_a_valid_value(pod_envs: dict[str, tuple[dict, dict]], name: str) -> None:
-    pod, env = pod_envs[name]
+    _, env = pod_envs[name]
     unknown = set(env) - SETTING_NAMES - (READ_BY_KSERVE if name == "kserve" else set())
     assert not unknown, f"not settings of app/config.py: {sorted(unknown)}"
     Settings(**setting_values(env))

@@ -10,7 +10,15 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from tests.deploy.conftest import KUSTOMIZATIONS, Manifest, find, kubectls, kustomization_ids, render, without_name_hashes
+from tests.deploy.conftest import (
+    KUSTOMIZATIONS,
+    Manifest,
+    find,
+    kubectls,
+    kustomization_ids,
+    render,
+    without_name_hashes,
+)
 
 # The oldest and the newest Kubernetes whose schemas kubernetes-validate (pinned in pyproject) bundles.
 KUBERNETES_VERSIONS = ("1.25", "1.37")

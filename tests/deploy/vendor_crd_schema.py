@@ -70,5 +70,7 @@ def vendor(crd_path: Path, source: str, manifest_paths: list[Path]) -> dict[str,
 
 if __name__ == "__main__":
     crd_file, source_name, *manifest_files = sys.argv[1:]
-    json.dump(vendor(Path(crd_file), source_name, [Path(m) for m in manifest_files]), sys.stdout, indent=1, sort_keys=True)
+    json.dump(
+        vendor(Path(crd_file), source_name, [Path(m) for m in manifest_files]), sys.stdout, indent=1, sort_keys=True
+    )
     sys.stdout.write("\n")

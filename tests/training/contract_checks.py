@@ -27,7 +27,12 @@ def check_model_folder(folder: Path, name: str) -> ModelCard:
     (task,) = [task for task in TRAINING_TASKS.values() if task.model_name == name]
     side = task.side
     assert type(card) is task.card and card.name == name and card.activation == task.serving.activation
-    assert card.input.model_dump() == {"name": "pixels", "shape": [None, side, side], "dtype": "float32", "pixel_range": (0, 255)}
+    assert card.input.model_dump() == {
+        "name": "pixels",
+        "shape": [None, side, side],
+        "dtype": "float32",
+        "pixel_range": (0, 255),
+    }
     assert card.output.model_dump() == {"name": "logits", "shape": [None, 10], "dtype": "float32"}
     assert card.labels == [str(k) for k in range(10)]
     assert card.onnx_sha256 == sha256_hex(onnx_path.read_bytes())
@@ -67,7 +72,7 @@ def check_ood(card: MulticlassCard) -> None:
     assert "letters" not in "".join(card.training["outlier_exposure"]["kinds"])
     measured = card.metrics["ood"]
     assert 0.9 <= measured["test_digits_kept"] <= 1
-    assert OOD_FAMILIES <= measured["families"].keys()
+    assert measured["families"].keys() >= OOD_FAMILIES
     for figures in measured["families"].values():
         assert figures["size"] > 0 and 0 <= figures["auroc"] <= 1 and 0 <= figures["fpr_at_threshold"] <= 1
 

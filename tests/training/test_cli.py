@@ -19,7 +19,8 @@ def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
     """sha256 and mtime of every file under `folder`."""
     return {
         str(path.relative_to(folder)): (hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns)
-        for path in sorted(folder.rglob("*")) if path.is_file()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
     }
 
 

@@ -169,7 +169,7 @@ def test_make_canvases_follows_its_plan_and_covers_every_digit_count(mnist: Mnis
     occupied = plan.digit_index != EMPTY
     assert set(occupied.sum(axis=1)) == {0, 1, 2, 3, 4}
     assert np.all(np.abs(plan.shifts) <= MAX_SHIFT)
-    for canvas, target, indices in zip(canvases, targets, plan.digit_index):
+    for canvas, target, indices in zip(canvases, targets, plan.digit_index, strict=True):
         placed = {int(mnist.y_train[i]) for i in indices if i != EMPTY}
         assert set(np.flatnonzero(target)) == placed
         quadrant_ink = [canvas[r : r + 28, c : c + 28].max() > 0 for r, c in ((0, 0), (0, 28), (28, 0), (28, 28))]

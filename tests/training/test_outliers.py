@@ -87,7 +87,9 @@ def test_held_out_families_are_reproducible_and_apart_from_training(mnist: Mnist
 
 
 def digits_by_class(mnist: Mnist) -> dict[bytes, int]:
-    return {image.tobytes(): int(label) for image, label in zip(mnist.x_train[:3000], mnist.y_train[:3000])}
+    return {
+        image.tobytes(): int(label) for image, label in zip(mnist.x_train[:3000], mnist.y_train[:3000], strict=True)
+    }
 
 
 def test_mirrored_and_turned_digits_come_only_from_classes_that_stop_being_digits(mnist: Mnist) -> None:

@@ -5,6 +5,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from tests.app.conftest import free_port, start_service
 
 

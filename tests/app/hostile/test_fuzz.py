@@ -19,7 +19,9 @@ DOCUMENTED = {"/predict": {200, 413, 415, 422}, "/v2": {200, 400, 413}}
 
 scalars = st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=30
+    scalars,
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=30,
 )
 pixel = st.integers(-2, 260) | st.floats(-1, 300, allow_nan=False) | st.booleans() | st.sampled_from([None, "1", [0]])
 
@@ -28,8 +30,11 @@ def rows(side: int) -> st.SearchStrategy[list[Any]]:
     """A picture of about the right shape, flat or nested, with mostly valid pixels."""
     flat = st.lists(st.integers(0, 255), min_size=side * side, max_size=side * side)
     nested = st.lists(st.lists(pixel, min_size=side - 1, max_size=side + 1), min_size=side - 1, max_size=side + 1)
-    broken = flat.flatmap(lambda values: st.integers(0, len(values) - 1).flatmap(
-        lambda index: pixel.map(lambda bad: values[:index] + [bad] + values[index + 1 :])))
+    broken = flat.flatmap(
+        lambda values: st.integers(0, len(values) - 1).flatmap(
+            lambda index: pixel.map(lambda bad: [*values[:index], bad, *values[index + 1 :]])
+        )
+    )
     return flat | nested | broken | json_values
 
 
@@ -58,7 +63,9 @@ def v2_bodies(side: int) -> st.SearchStrategy[tuple[dict[str, Any], bytes, int |
         },
         optional={
             "data": rows(side),
-            "parameters": st.fixed_dictionaries({}, optional={"binary_data_size": st.integers(-1, 50_000) | json_values})
+            "parameters": st.fixed_dictionaries(
+                {}, optional={"binary_data_size": st.integers(-1, 50_000) | json_values}
+            )
             | json_values,
         },
     )
@@ -130,7 +137,9 @@ def test_the_v2_parser_accepts_or_names_the_problem(specs: dict[str, ModelSpec],
 @settings(FUZZ, max_examples=40, suppress_health_check=list(HealthCheck))
 @given(body=predict_bodies(28), header=v2_bodies(28))
 def test_over_http_only_documented_statuses_come_back(client: TestClient, body: Any, header: tuple) -> None:
-    response = client.post("/predict/multiclass", content=json.dumps(body), headers={"content-type": "application/json"})
+    response = client.post(
+        "/predict/multiclass", content=json.dumps(body), headers={"content-type": "application/json"}
+    )
     assert response.status_code in DOCUMENTED["/predict"] and response.headers["content-type"] == "application/json"
     fields, binary, length = header
     text = json.dumps(fields).encode()

@@ -16,9 +16,13 @@ BOUNDARY = "corpus-boundary"
 
 def multipart(data: bytes) -> tuple[bytes, str]:
     body = (
-        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n"
-    ).encode() + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+        (
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="x"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{BOUNDARY}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={BOUNDARY}"
 
 

@@ -9,8 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
-from tests.app.conftest import SHIPPED_MODELS
 from bench.heavy_requests import heaviest_upload
+from tests.app.conftest import SHIPPED_MODELS
 from tests.app.hostile.attack import cpu_seconds, raw_connection, started
 
 ATTACK_SECONDS = 6.0

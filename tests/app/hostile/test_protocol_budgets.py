@@ -19,13 +19,15 @@ DIGIT = [0] * 784
 
 
 def v2_body(data: list, datatype: str = "FP32", **extra: object) -> bytes:
-    return json.dumps({"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": datatype, "data": data}], **extra}).encode()
+    return json.dumps(
+        {"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": datatype, "data": data}], **extra}
+    ).encode()
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ({"instances": [[True] + DIGIT[1:]]}, "instances[0]: booleans are not numbers"),
+        ({"instances": [[True, *DIGIT[1:]]]}, "instances[0]: booleans are not numbers"),
         ({"instances": [[[False] * 28] * 28]}, "instances[0]: booleans are not numbers"),
         ({"instances": [DIGIT, [0.0] * 783 + [True]]}, "instances[1]: booleans are not numbers"),
     ],
@@ -92,7 +94,9 @@ def test_a_non_ascii_digit_header_length_gets_400(client: TestClient) -> None:
         ("/predict/multiclass", {"instances": [{"b64": "x", "k" * 2_000_000: 1}]}, "detail"),
     ],
 )
-def test_error_details_quote_at_most_about_100_characters(client: TestClient, path: str, body: dict, field: str) -> None:
+def test_error_details_quote_at_most_about_100_characters(
+    client: TestClient, path: str, body: dict, field: str
+) -> None:
     response = client.post(path, json=body)
     assert response.status_code == 422 and len(response.json()[field]) < 300
 
@@ -109,7 +113,11 @@ def test_deeply_nested_lists_get_a_4xx(client: TestClient, depth: int, leaf: str
         ("/predict/multiclass", f'{{"instances": [{text}], "return_logits": true}}', "detail"),
         ("/predict/multiclass", f'{{"instances": [[0]], "top_k": {text}}}', "detail"),
         ("/predict/multilabel", f'{{"instances": [[0]], "threshold": {text}}}', "detail"),
-        (INFER, f'{{"inputs": [{{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": {text}}}]}}', "error"),
+        (
+            INFER,
+            f'{{"inputs": [{{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": {text}}}]}}',
+            "error",
+        ),
     ]
     for path, body, field in bodies:
         response = client.post(path, content=body, headers={"content-type": "application/json"})
@@ -124,7 +132,9 @@ def test_v2_names_are_quoted_briefly(client: TestClient) -> None:
     assert missing.status_code == 404 and len(missing.json()["error"]) < 300
 
 
-@pytest.mark.parametrize(("method", "path", "allow"), [("GET", "/predict/multiclass", "POST"), ("POST", "/healthz", "GET")])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"), [("GET", "/predict/multiclass", "POST"), ("POST", "/healthz", "GET")]
+)
 def test_405_names_the_allowed_methods(client: TestClient, method: str, path: str, allow: str) -> None:
     response = client.request(method, path)
     assert response.status_code == 405 and response.headers["allow"] == allow
@@ -161,7 +171,10 @@ def test_requests_past_max_concurrency_get_503_while_health_answers() -> None:
 
     async def scenario() -> tuple[int, int, int, int]:
         transport = httpx.ASGITransport(app=app)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://x") as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://x") as client,
+        ):
             headers = {"content-type": "application/json"}
             first = asyncio.ensure_future(client.post("/predict/multiclass", content=slow_body(), headers=headers))
             await asyncio.sleep(0.05)

@@ -57,9 +57,10 @@ def test_probes_metrics_and_the_page_need_no_key(keyed_client: TestClient) -> No
 
 
 def test_with_a_key_the_answer_is_the_same_as_without_keys(keyed_client: TestClient, client: TestClient) -> None:
-    assert keyed_client.post("/predict/multiclass", json=DIGIT, headers=AUTH).json() == client.post(
-        "/predict/multiclass", json=DIGIT
-    ).json()
+    assert (
+        keyed_client.post("/predict/multiclass", json=DIGIT, headers=AUTH).json()
+        == client.post("/predict/multiclass", json=DIGIT).json()
+    )
 
 
 def test_tritonclient_sends_the_key_through_headers(tmp_path: Path, test_digits: tuple) -> None:

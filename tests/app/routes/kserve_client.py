@@ -16,7 +16,9 @@ async def main(base_url: str, pixels: np.ndarray) -> dict:
     try:
         tensor = InferInput("pixels", list(pixels.shape), "UINT8")
         tensor.set_data_from_numpy(pixels, binary_data=True)
-        response = await client.infer(base_url, InferRequest("mnist-multiclass", [tensor]), model_name="mnist-multiclass")
+        response = await client.infer(
+            base_url, InferRequest("mnist-multiclass", [tensor]), model_name="mnist-multiclass"
+        )
         outputs = {output.name: output.as_numpy() for output in response.outputs}
         return {
             "live": await client.is_server_live(base_url),

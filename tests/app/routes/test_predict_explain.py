@@ -51,7 +51,9 @@ def test_upload_explained_returns_the_prepared_image(client: TestClient, test_di
     assert response.status_code == 200, response.text
     prediction = response.json()["predictions"][0]
     assert prediction["label"] == label
-    np.testing.assert_allclose(prediction["input"], to_mnist_digit(decode_grayscale(scan, request_budget(), 28)), atol=1e-3)
+    np.testing.assert_allclose(
+        prediction["input"], to_mnist_digit(decode_grayscale(scan, request_budget(), 28)), atol=1e-3
+    )
     assert np.array(prediction["explanation"]).shape == (28, 28)
 
 

@@ -151,7 +151,8 @@ def test_bad_input_raises_inference_server_exception(triton_client: triton.Infer
         ),
         (b'{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": [1, 2]}]}', {}, "784 numbers"),
         (
-            b'{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "parameters": {"binary_data_size": 3136}}]}',
+            b'{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", '
+            b'"parameters": {"binary_data_size": 3136}}]}',
             {"Inference-Header-Content-Length": "100000"},
             "Inference-Header-Content-Length",
         ),

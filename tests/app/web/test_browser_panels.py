@@ -114,7 +114,7 @@ def test_each_drawn_digit_gets_its_answer(page: Page, server: str, mnist: Mnist)
     open_page(page, server)
     result = page.get_by_test_id("digit-result")
     answers = []
-    for digit, image in enumerate(first_clear_of_each_digit(mnist, server)):
+    for image in first_clear_of_each_digit(mnist, server):
         page.get_by_test_id("digit-clear").click()
         draw(page, "digit-pad", image)
         page.get_by_test_id("digit-classify").click()

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.onnx_latency import latencies_us, single_thread_session
+from app.runtime import open_session
+from bench.onnx_latency import latencies_us
 
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
@@ -181,7 +182,7 @@ def onnxruntime_in_process(models_dir: Path, batch_sizes: list[int], runs: int) 
     rng = np.random.default_rng(0)
     result: dict[str, dict[int, float]] = {}
     for task, shape in SHAPES.items():
-        session = single_thread_session(models_dir / MODEL_NAMES[task] / "model.onnx")
+        session = open_session(models_dir / MODEL_NAMES[task] / "model.onnx", threads=1)
         result[task] = {}
         for size in batch_sizes:
             pixels = rng.integers(0, 256, size=(size, *shape)).astype(np.float32)

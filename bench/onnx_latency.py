@@ -13,14 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-
-def single_thread_session(path: Path) -> ort.InferenceSession:
-    """CPU session with intra_op 1, inter_op 1, sequential execution."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+from app.runtime import open_session
 
 
 def latencies_us(session: ort.InferenceSession, pixels: np.ndarray, runs: int, warmup: int) -> np.ndarray:
@@ -50,7 +43,7 @@ def main() -> None:
         onnx_path = model_json.parent / "model.onnx"
         _, height, width = card["input"]["shape"]
         pixels = rng.integers(0, 256, size=(1, height, width)).astype(np.float32)
-        times = latencies_us(single_thread_session(onnx_path), pixels, args.runs, args.warmup)
+        times = latencies_us(open_session(onnx_path, threads=1), pixels, args.runs, args.warmup)
         print(
             f"{card['name']:<18} {onnx_path.stat().st_size / 1e6:.2f} MB  "
             f"median {np.median(times):7.1f} us  p99 {np.percentile(times, 99):7.1f} us"

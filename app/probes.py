@@ -5,9 +5,12 @@ logits differ by more than PROBE_ATOL. Pixels are stored as base64 uint8, so mod
 """
 
 import base64
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from app.runtime import open_session
 
 PROBE_ATOL = 1e-4
 PROBES_KEY = "probes"
@@ -32,6 +35,12 @@ def encode_probes(pixels: np.ndarray, logits: np.ndarray) -> dict[str, Any]:
         },
         "logits": np.asarray(logits, dtype=np.float32).tolist(),
     }
+
+
+def make_probes(onnx_path: Path, input_name: str, output_name: str, pixels: np.ndarray) -> dict[str, Any]:
+    """model.json's `probes` entry: uint8 `pixels` and the logits onnxruntime gives for them from onnx_path."""
+    logits = open_session(onnx_path).run([output_name], {input_name: pixels.astype(np.float32)})[0]
+    return encode_probes(pixels, logits)
 
 
 def decode_probes(probes: object, image_shape: tuple[int, int], labels: int) -> tuple[np.ndarray, np.ndarray]:

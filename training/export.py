@@ -18,10 +18,9 @@ import tensorflow as tf
 import tf2onnx
 
 from app.model_card import CARD_FILE, ModelCard, sha256_hex
-from app.probes import PROBES_KEY
+from app.probes import PROBES_KEY, make_probes
 from app.runtime import open_session
 from training.data import LABELS, NUM_CLASSES
-from training.probes import make_probes
 from training.tasks import TrainingTask
 
 INPUT_NAME = "pixels"

@@ -11,22 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from app.model_card import CARD_FILE, ONNX_FILE
-from app.probes import PROBES_KEY, encode_probes
-from app.runtime import open_session
+from app.probes import PROBES_KEY, make_probes
 from training.data import DataError, Mnist, load_mnist
 from training.tasks import PROBE_COUNT, TRAINING_TASKS
 
 USAGE_ERROR = 2
-
-
-def make_probes(onnx_path: Path, input_name: str, output_name: str, pixels: np.ndarray) -> dict[str, object]:
-    """model.json's `probes` entry: `pixels` and the logits onnxruntime gives for them from onnx_path."""
-    session = open_session(onnx_path)
-    logits = session.run([output_name], {input_name: pixels.astype(np.float32)})[0]
-    return encode_probes(pixels, logits)
 
 
 def add_probes(folder: Path, mnist: Mnist) -> dict[str, object]:

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from onnx import helper, numpy_helper
 
 from app.main import create_app
-from app.probes import decode_probes
+from app.probes import decode_probes, make_probes
 from tests.app.conftest import free_port, make_settings, start_service, wait_until_ready
-from training.probes import make_probes
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 MULTICLASS = "mnist-multiclass"

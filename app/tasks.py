@@ -126,7 +126,7 @@ class Multiclass(Task):
         self, probabilities: np.ndarray, logits: np.ndarray, options: PredictOptions
     ) -> list[dict[str, Any]]:
         labels, top_probabilities = top_k(probabilities, options.top_k)
-        scores = self.ood.score(logits)
+        scores, is_digit = self.ood_verdict(logits)
         return [
             {
                 "label": row_labels[0],
@@ -137,7 +137,7 @@ class Multiclass(Task):
                 "ood_score": score,
             }
             for row, row_labels, row_top, digit, score in zip(
-                probabilities, labels, top_probabilities, self.ood.is_digit(scores), scores, strict=True
+                probabilities, labels, top_probabilities, is_digit, scores, strict=True
             )
         ]
 
@@ -149,12 +149,13 @@ class Multiclass(Task):
         ]
 
     def answers(self, probabilities: np.ndarray, logits: np.ndarray) -> dict[str, np.ndarray]:
+        scores, is_digit = self.ood_verdict(logits)
+        return {"label": probabilities.argmax(axis=1).astype(np.int64), "is_digit": is_digit, "ood_score": scores}
+
+    def ood_verdict(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The out-of-distribution score per image (higher = less like a digit), and whether it is a digit."""
         scores = self.ood.score(logits)
-        return {
-            "label": probabilities.argmax(axis=1).astype(np.int64),
-            "is_digit": self.ood.is_digit(scores),
-            "ood_score": scores,
-        }
+        return scores, self.ood.is_digit(scores)
 
 
 @dataclass(frozen=True, eq=False)

@@ -17,6 +17,8 @@ from app.tasks import DEFAULT_TOP_K, PredictOptions
 PIXEL_MAX = 255.0
 NUMERIC_KINDS = "iuf"
 PIXEL_NESTING = 3
+MAX_DIGITS = 18
+"""The longest whole number read from a header: past every limit here, far below int()'s 4,300 digits."""
 
 
 def prepare_image(data: bytes, spec: ModelSpec, budget: RequestBudget) -> np.ndarray:
@@ -49,6 +51,13 @@ def load_json(text: bytes | str, what: str) -> Any:
         return orjson.loads(text)
     except orjson.JSONDecodeError as error:
         raise InvalidInput(f"{what} is not valid JSON: {error}") from None
+
+
+def whole_number(text: str, what: str) -> int:
+    """A header's decimal digits as an int; InvalidInput for anything else, or for more than MAX_DIGITS digits."""
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_DIGITS:
+        raise InvalidInput(f"{what} must be a whole number of at most {MAX_DIGITS} digits, got {quote(text)}")
+    return int(text)
 
 
 def may_hold_booleans(body: bytes) -> bool:

@@ -4,6 +4,7 @@ bytes (MAX_BODY_BYTES). One layer for both: each layer costs every request."""
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PayloadTooLarge, error_response
+from app.inputs import MAX_DIGITS
 from app.middleware import PROBE_PATHS
 
 CLOSE = (b"connection", b"close")
@@ -25,6 +26,10 @@ class RequestLimitsMiddleware:
         self.busy = f"the server is at its limit of {max_requests} concurrent requests (MAX_CONCURRENCY)"
         self.active = 0
 
+    def _over_limit(self, content_length: bytes) -> bool:
+        """A declared Content-Length past MAX_BODY_BYTES; one too long to parse is past it too."""
+        return len(content_length) > MAX_DIGITS or int(content_length) > self.max_body_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -41,7 +46,7 @@ class RequestLimitsMiddleware:
 
         async def limited_receive() -> Message:
             nonlocal received, body_left
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared is not None and declared.isdigit() and self._over_limit(declared):
                 raise PayloadTooLarge(self.too_large)
             message = await receive()
             if message["type"] == "http.request":

@@ -15,6 +15,7 @@ from app import __version__
 from app.budgets import RequestBudget
 from app.deps import RegistryDep, services_of
 from app.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
+from app.inputs import whole_number
 from app.lifecycle import check_not_draining
 from app.middleware.request_context import note_model
 from app.offload import is_heavy_body
@@ -145,9 +146,7 @@ def _header_length(request: Request) -> int | None:
     value = request.headers.get(HEADER_LENGTH)
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):
-        raise InvalidInput(f"Inference-Header-Content-Length must be a whole number, got {quote(value)}")
-    return int(value)
+    return whole_number(value, "Inference-Header-Content-Length")
 
 
 async def infer(request: Request, name: str) -> Response:

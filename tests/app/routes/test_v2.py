@@ -156,6 +156,7 @@ def test_bad_input_raises_inference_server_exception(triton_client: triton.Infer
             {"Inference-Header-Content-Length": "100000"},
             "Inference-Header-Content-Length",
         ),
+        (b"{}", {"Inference-Header-Content-Length": "9" * 5000}, "at most 18 digits"),
         (
             b'{"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": "FP32", "data": []}]}',
             {"Content-Encoding": "br"},

@@ -7,6 +7,8 @@ from typing import Any
 
 from app.config import Settings
 
+# Control characters (C0, DEL, C1) and Unicode line breaks, written as Python escapes in text lines.
+CONTROL_ESCAPES = {code: ascii(chr(code))[1:-1] for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 FIELDS_ATTRIBUTE = "fields"
 """Loggers pass structured fields as `extra={"fields": {...}}`; JSON lines carry them as keys."""
 
@@ -15,14 +17,23 @@ def _time(record: logging.LogRecord) -> str:
     return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
+def escape_controls(text: str) -> str:
+    """text with its control characters escaped (`\\n`, `\\x1b`...): one line, no terminal escapes."""
+    return text.translate(CONTROL_ESCAPES)
+
+
 class TextFormatter(logging.Formatter):
-    """`time level [pid] logger: message`, then the traceback if there is one."""
+    """`time level [pid] logger: message`, then the traceback if there is one. The message is escaped: a request's
+    path or header cannot start a forged line or send the terminal an escape sequence."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return _time(record)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
 
 
 class JsonFormatter(logging.Formatter):

@@ -6,10 +6,13 @@ import logging.config
 import sys
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from app.config import Settings
 from app.logs import JsonFormatter, TextFormatter, logging_config
+from app.main import create_app
+from tests.app.conftest import make_settings
 
 
 def _record_with_error() -> logging.LogRecord:
@@ -51,3 +54,15 @@ def test_the_setting_chooses_the_formatter_for_every_logger(log_format: str, for
 def test_an_unknown_format_is_a_setting_error() -> None:
     with pytest.raises(ValidationError, match="log_format"):
         Settings(log_format="xml")
+
+
+def test_a_text_line_escapes_what_a_client_sent_so_it_cannot_forge_lines_or_send_terminal_escapes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with TestClient(create_app(make_settings(access_log=True))) as client, caplog.at_level(logging.INFO, "app.access"):
+        client.get("/healthz%0aFORGED%1b[31m%E2%80%A8x")
+    (record,) = [record for record in caplog.records if record.name == "app.access"]
+    text = TextFormatter().format(record)
+    assert len(text.splitlines()) == 1 and "\x1b" not in text
+    assert '"GET /healthz\\nFORGED\\x1b[31m\\u2028x" 404' in text
+    assert "GET /healthz\nFORGED" in JsonFormatter().format(record).encode().decode("unicode_escape")

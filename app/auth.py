@@ -9,9 +9,26 @@ from pydantic import SecretStr
 
 logger = logging.getLogger(__name__)
 
+MIN_KEY_LENGTH = 16
+KEY_CHARACTERS = frozenset(chr(code) for code in range(0x21, 0x7F))
+"""Visible ASCII: what a bearer token may hold, the same bytes whatever the encoding the header is read in."""
+BLANKS = " \t\r\n\f\v"
+"""Stripped from both a configured key and a sent token (a Secret's trailing newline, a header's padding)."""
+
 
 class KeyFileError(Exception):
     """API_KEYS_FILE cannot be read or holds no key."""
+
+
+def normalise_key(key: str, what: str) -> str:
+    """key without surrounding blanks; ValueError (naming `what`, never the key) unless it is at least MIN_KEY_LENGTH
+    visible ASCII characters."""
+    key = key.strip(BLANKS)
+    if not KEY_CHARACTERS.issuperset(key):
+        raise ValueError(f"{what} must hold visible ASCII characters only (no spaces, no accents)")
+    if len(key) < MIN_KEY_LENGTH:
+        raise ValueError(f"{what} is {len(key)} characters long; use at least {MIN_KEY_LENGTH}")
+    return key
 
 
 def _digest(key: str) -> bytes:
@@ -19,19 +36,26 @@ def _digest(key: str) -> bytes:
 
 
 def read_keys_file(path: Path) -> list[str]:
-    """The keys in a file: one per line; blank lines and lines starting with # are skipped."""
+    """The keys in a file: one per line, each checked as normalise_key does; blank lines and # comments are skipped."""
     try:
         lines = path.read_text().splitlines()
     except (OSError, UnicodeDecodeError) as error:
         raise KeyFileError(f"API_KEYS_FILE {path}: cannot read: {error}") from None
-    keys = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    try:
+        keys = [
+            normalise_key(line, f"line {number}")
+            for number, line in enumerate(lines, 1)
+            if line.strip(BLANKS) and not line.lstrip(BLANKS).startswith("#")
+        ]
+    except ValueError as error:
+        raise KeyFileError(f"API_KEYS_FILE {path}: {error}") from None
     if not keys:
         raise KeyFileError(f"API_KEYS_FILE {path}: holds no key")
     return keys
 
 
 class KeyRing:
-    """The accepted keys (API_KEY and API_KEYS_FILE), kept as sha256 digests."""
+    """The accepted keys (API_KEY, normalised by Settings, and API_KEYS_FILE), kept as sha256 digests."""
 
     def __init__(self, key: SecretStr | None, keys_file: Path | None) -> None:
         self._key = key.get_secret_value() if key is not None and key.get_secret_value() else None
@@ -67,7 +91,7 @@ def bearer_token(authorization: str | None) -> str | None:
     if authorization is None:
         return None
     scheme, _, token = authorization.partition(" ")
-    token = token.strip()
+    token = token.strip(BLANKS)
     return token if scheme.lower() == "bearer" and token else None
 
 

@@ -7,9 +7,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth import normalise_key
 from app.batching import BatchingPolicy
 from app.budgets import RequestLimits
 
@@ -98,6 +99,14 @@ class Settings(BaseSettings):
     @classmethod
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("api_key", "admin_key")
+    @classmethod
+    def _normalise_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Blank means unset; else stripped, and refused unless long enough and visible ASCII (see app.auth)."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        return SecretStr(normalise_key(value.get_secret_value(), str(info.field_name).upper()))
 
     @property
     def batching(self) -> BatchingPolicy | None:

@@ -43,12 +43,12 @@ def test_two_workers_sum_their_counters_histograms_and_readiness() -> None:
 def test_admin_reload_reaches_every_worker(models_dir: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start_service(models_dir, port, WORKERS="2", ADMIN_KEY="admin-secret", LOG_FORMAT="json")
+    process = start_service(models_dir, port, WORKERS="2", ADMIN_KEY="admin-secret-for-tests", LOG_FORMAT="json")
     try:
         wait_until_ready(process, url, timeout_s=60)
         card_path = models_dir / "mnist-multilabel" / "model.json"
         card_path.write_text(card_path.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
-        reload = httpx.post(f"{url}/admin/reload", headers={"Authorization": "Bearer admin-secret"})
+        reload = httpx.post(f"{url}/admin/reload", headers={"Authorization": "Bearer admin-secret-for-tests"})
         assert reload.json()["models"]["mnist-multilabel"] == "1.0.1"
         time.sleep(5)  # the other worker reloads on the SIGHUP the supervisor forwards
     finally:

@@ -12,7 +12,7 @@ from tritonclient.utils import InferenceServerException
 from app.main import create_app
 from tests.app.conftest import SHIPPED_MODELS, free_port, make_settings, start_service, wait_until_ready
 
-KEY = "k3y-for-tests"
+KEY = "k3y-for-tests-0123"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 DIGIT = {"instances": [np.zeros((28, 28)).tolist()]}
 
@@ -65,7 +65,7 @@ def test_with_a_key_the_answer_is_the_same_as_without_keys(keyed_client: TestCli
 
 def test_tritonclient_sends_the_key_through_headers(tmp_path: Path, test_digits: tuple) -> None:
     keys_file = tmp_path / "keys"
-    keys_file.write_text(f"other-key\n{KEY}\n")
+    keys_file.write_text(f"other-key-for-tests\n{KEY}\n")
     port = free_port()
     process = start_service(SHIPPED_MODELS, port, API_KEYS_FILE=str(keys_file), LOG_LEVEL="warning")
     try:
@@ -89,15 +89,17 @@ def test_tritonclient_sends_the_key_through_headers(tmp_path: Path, test_digits:
 
 def test_the_keys_file_is_re_read_on_reload(tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
-    keys_file.write_text("first\n")
-    settings = make_settings(api_keys_file=keys_file, admin_key="admin-secret")
+    keys_file.write_text("first-key-for-tests\n")
+    settings = make_settings(api_keys_file=keys_file, admin_key="admin-secret-for-tests")
     with TestClient(create_app(settings)) as client:
-        assert client.get("/models", headers={"Authorization": "Bearer first"}).status_code == 200
-        keys_file.write_text("second\n")
-        assert client.get("/models", headers={"Authorization": "Bearer second"}).status_code == 401
-        assert client.post("/admin/reload", headers={"Authorization": "Bearer admin-secret"}).status_code == 200
-        assert client.get("/models", headers={"Authorization": "Bearer second"}).status_code == 200
-        assert client.get("/models", headers={"Authorization": "Bearer first"}).status_code == 401
+        assert client.get("/models", headers={"Authorization": "Bearer first-key-for-tests"}).status_code == 200
+        keys_file.write_text("second-key-for-tests\n")
+        assert client.get("/models", headers={"Authorization": "Bearer second-key-for-tests"}).status_code == 401
+        assert (
+            client.post("/admin/reload", headers={"Authorization": "Bearer admin-secret-for-tests"}).status_code == 200
+        )
+        assert client.get("/models", headers={"Authorization": "Bearer second-key-for-tests"}).status_code == 200
+        assert client.get("/models", headers={"Authorization": "Bearer first-key-for-tests"}).status_code == 401
 
 
 def test_an_unreadable_keys_file_stops_start_up_with_one_clear_line(tmp_path: Path) -> None:
@@ -110,10 +112,10 @@ def test_an_unreadable_keys_file_stops_start_up_with_one_clear_line(tmp_path: Pa
 
 def test_a_reload_with_a_broken_keys_file_keeps_the_old_keys_and_says_so(tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
-    keys_file.write_text("first\n")
-    with TestClient(create_app(make_settings(api_keys_file=keys_file, admin_key="admin-secret"))) as client:
+    keys_file.write_text("first-key-for-tests\n")
+    with TestClient(create_app(make_settings(api_keys_file=keys_file, admin_key="admin-secret-for-tests"))) as client:
         keys_file.write_text("# nothing\n")
-        failed = client.post("/admin/reload", headers={"Authorization": "Bearer admin-secret"})
+        failed = client.post("/admin/reload", headers={"Authorization": "Bearer admin-secret-for-tests"})
         assert failed.status_code == 422 and "API keys unchanged" in failed.json()["detail"]
         assert "models unchanged" not in failed.json()["detail"]
-        assert client.get("/models", headers={"Authorization": "Bearer first"}).status_code == 200
+        assert client.get("/models", headers={"Authorization": "Bearer first-key-for-tests"}).status_code == 200

@@ -18,7 +18,7 @@ from app.main import create_app
 from app.probes import decode_probes, make_probes
 from tests.app.conftest import free_port, make_settings, start_service, wait_until_ready
 
-ADMIN = {"Authorization": "Bearer admin-secret"}
+ADMIN = {"Authorization": "Bearer admin-secret-for-tests"}
 MULTICLASS = "mnist-multiclass"
 
 
@@ -52,8 +52,14 @@ def test_admin_is_disabled_without_admin_key_and_needs_it_when_set(models_dir: P
     with TestClient(create_app(make_settings(models_dir))) as client:
         disabled = client.post("/admin/reload", headers=ADMIN)
         assert disabled.status_code == 404 and "ADMIN_KEY is not set" in disabled.json()["detail"]
-    with TestClient(create_app(make_settings(models_dir, admin_key="admin-secret", api_key="user-key"))) as client:
-        for headers in ({}, {"Authorization": "Bearer user-key"}, {"Authorization": "Bearer admin-secreT"}):
+    with TestClient(
+        create_app(make_settings(models_dir, admin_key="admin-secret-for-tests", api_key="user-key-for-tests"))
+    ) as client:
+        for headers in (
+            {},
+            {"Authorization": "Bearer user-key-for-tests"},
+            {"Authorization": "Bearer admin-secret-for-testS"},
+        ):
             refused = client.post("/admin/reload", headers=headers)
             assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
             assert "admin key" in refused.json()["detail"]
@@ -62,7 +68,7 @@ def test_admin_is_disabled_without_admin_key_and_needs_it_when_set(models_dir: P
 
 def test_a_bad_new_version_is_refused_and_the_old_one_keeps_serving(models_dir: Path, test_digits: tuple) -> None:
     digit = {"instances": [test_digits[0][0].tolist()]}
-    with TestClient(create_app(make_settings(models_dir, admin_key="admin-secret"))) as client:
+    with TestClient(create_app(make_settings(models_dir, admin_key="admin-secret-for-tests"))) as client:
         before = client.post("/predict/multiclass", json=digit).json()
         assert client.get("/models").json()["last_reload"] is None
         card_path = models_dir / MULTICLASS / "model.json"
@@ -90,7 +96,7 @@ def test_twenty_clients_see_ten_reloads_without_an_error_and_each_answer_from_on
     write_halved_version(models_dir / MULTICLASS, versions["2.0.0"], "2.0.0")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    process = start_service(models_dir, port, ADMIN_KEY="admin-secret", LOG_LEVEL="warning")
+    process = start_service(models_dir, port, ADMIN_KEY="admin-secret-for-tests", LOG_LEVEL="warning")
     digits = [{"instances": [image.tolist()]} for image in test_digits[0][:4]]
     answers: list[tuple[int, int, dict]] = []
     stop = threading.Event()

@@ -38,6 +38,13 @@ class Reloader:
             logger.error("reload (%s) failed: %s", trigger, error)
         return self.last
 
+    @property
+    def public_last(self) -> dict[str, Any] | None:
+        """The last reload as anyone may see it: whether it failed and when, not what (paths, OS errors)."""
+        if self.last is None:
+            return None
+        return {key: value for key, value in self.last.items() if key != "error"}
+
     def _reload(self) -> str | None:
         """None on success, else what failed; each part keeps its previous state when it fails."""
         errors = []

@@ -121,17 +121,22 @@ class ErrorResponse(BaseModel):
     request_id: str | None = Field(None, description="The request's X-Request-ID")
 
 
-class ReloadRecord(BaseModel):
+class PublicReloadRecord(BaseModel):
     time: str = Field(description="When the reload finished (UTC, ISO 8601)")
     trigger: str = Field(description="What asked for it: POST /admin/reload or SIGHUP")
     result: str = Field(description="ok, or failed (then what failed, models or keys, is unchanged)")
-    error: str | None = Field(description="What failed, naming the file")
     models: dict[str, str] = Field(description="Name and version of each model serving after it")
+
+
+class ReloadRecord(PublicReloadRecord):
+    error: str | None = Field(description="What failed, naming the file (admin answer and log only)")
 
 
 class ModelList(BaseModel):
     models: list[dict[str, Any]] = Field(description="model.json of every loaded model")
-    last_reload: ReloadRecord | None = Field(description="The last reload since start, if any")
+    last_reload: PublicReloadRecord | None = Field(
+        description="The last reload since start, if any: when, and whether it failed (not what failed)"
+    )
 
 
 class Status(BaseModel):

@@ -11,11 +11,12 @@ router = APIRouter(tags=["models"])
 
 @router.get("/models", response_model=ModelList, responses={503: {"model": ErrorResponse}})
 async def list_models(registry: RegistryDep, reloader: ReloaderDep) -> JSONResponse:
-    """The metadata of every loaded model, and how the last reload went."""
+    """The metadata of every loaded model, and when the last reload ran and whether it failed (the log and
+    POST /admin/reload say what failed)."""
     return JSONResponse(
         {
             "models": [model.spec.card.model_dump(mode="json") for model in registry.models()],
-            "last_reload": reloader.last,
+            "last_reload": reloader.public_last,
         }
     )
 

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="How long the batcher may hold the first request for company (0: none)"
     )
     access_log: bool = Field(False, description="Log every request (costs throughput; /metrics counts them anyway)")
+    forwarded_allow_ips: str | None = Field(
+        None,
+        description="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses or networks, "
+        "* for any); unset: none, the client address is the connection's",
+    )
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = Field(
         "info", description="Uvicorn and service log level"
     )

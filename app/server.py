@@ -59,6 +59,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "access_log": False,  # app.middleware.request_context writes the access log (ACCESS_LOG)
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
         "http": HTTP_PROTOCOL,
+        # uvicorn trusts X-Forwarded-For from 127.0.0.1 by default; here only from FORWARDED_ALLOW_IPS.
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
 
 

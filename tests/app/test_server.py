@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import numpy as np
 
 from tests.app.conftest import SHIPPED_MODELS, free_port, start_service, wait_until_ready
@@ -58,3 +59,18 @@ def test_admin_reload_reaches_every_worker(models_dir: Path) -> None:
     workers = {line["pid"] for line in lines if line["message"].startswith("Started server process")}
     reloaded = {line["pid"] for line in lines if line["message"].startswith("reload") and "1.0.1" in line["message"]}
     assert len(workers) == 2 and reloaded == workers
+
+
+@pytest.mark.parametrize(("env", "logged"), [({}, "127.0.0.1"), ({"FORWARDED_ALLOW_IPS": "127.0.0.1"}, "203.0.113.9")])
+def test_x_forwarded_for_is_trusted_only_from_forwarded_allow_ips(env: dict[str, str], logged: str) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_service(SHIPPED_MODELS, port, LOG_FORMAT="json", ACCESS_LOG="true", **env)
+    try:
+        wait_until_ready(process, url)
+        httpx.get(f"{url}/healthz", headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "forwarded"})
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=30)
+    (line,) = [json.loads(line) for line in stderr.splitlines() if '"forwarded"' in line]
+    assert line["client"].split(":")[0] == logged

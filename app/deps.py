@@ -24,6 +24,8 @@ class Services:
     reloader: Reloader
     draining: bool = False
     """True from the moment a stop signal arrives (readiness answers 503)."""
+    hangups_to_skip: int = 0
+    """SIGHUPs this worker asked the supervisor to send every worker after it had reloaded: its own copy is skipped."""
 
 
 def install_services(app: Starlette, services: Services) -> None:

@@ -29,8 +29,11 @@ def check_not_draining(app: FastAPI) -> None:
 
 
 def reload_other_workers(app: FastAPI) -> None:
-    """With WORKERS > 1, have the supervisor (app.server) send SIGHUP to every worker so all reload."""
-    if services_of(app).settings.workers > 1:
+    """With WORKERS > 1, have the supervisor (app.server) send SIGHUP to every worker so all reload; this worker,
+    which has just reloaded, skips the copy it gets back."""
+    services = services_of(app)
+    if services.settings.workers > 1:
+        services.hangups_to_skip += 1
         os.kill(os.getppid(), signal.SIGHUP)
 
 
@@ -40,11 +43,15 @@ def install_signal_handlers(app: FastAPI) -> None:
         return  # an in-process test client: no signals to handle
     for sig in DRAIN_SIGNALS:
         signal.signal(sig, _draining_then(app, signal.getsignal(sig)))
-    reloader: Reloader = services_of(app).reloader
+    services = services_of(app)
+    reloader: Reloader = services.reloader
     loop = asyncio.get_running_loop()
     reloads: set[asyncio.Task[object]] = set()
 
     def reload_on_hangup() -> None:
+        if services.hangups_to_skip:
+            services.hangups_to_skip -= 1
+            return
         task = loop.create_task(reloader.reload("SIGHUP"))
         reloads.add(task)
         task.add_done_callback(reloads.discard)

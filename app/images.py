@@ -20,6 +20,9 @@ MNIST_BOX_FRACTION = 20 / 28
 DETAIL_FACTOR = 8
 # Every 8x8 block of a JPEG costs at least one bit: fewer bytes than this means the data was cut.
 JPEG_PIXELS_PER_BYTE = 8 * 8 * 8
+# 16-bit grayscale PNGs: Pillow's convert("L") clips them at 255 (all white), so they are scaled here.
+SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L")
+SIXTEEN_TO_EIGHT_BITS = 65535 / 255
 # Modes Image.reduce works in; others are converted first.
 REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA")
 # Text and colour-profile chunks are never used here: inflate at most 1 MiB of them (Pillow allows 64).
@@ -45,6 +48,8 @@ def decode_grayscale(data: bytes, budget: RequestBudget, model_side: int) -> np.
         if image.format == "JPEG":
             image.draft(None, (detail, detail))
         image.load()
+        if image.mode in SIXTEEN_BIT_MODES:
+            image = _to_8_bits(image)
         if image.mode not in REDUCIBLE_MODES:
             image = image.convert("RGBA" if _has_alpha(image) else "L")
         factor = min(image.width, image.height) // detail
@@ -70,6 +75,12 @@ def _open(data: bytes) -> Image.Image:
 
 def _reason(error: Exception) -> str:
     return clip(str(error) or type(error).__name__)
+
+
+def _to_8_bits(image: Image.Image) -> Image.Image:
+    """16-bit grayscale as 8-bit: value * 255 / 65535, rounded, as ImageMagick and libpng's png_set_scale_16 do."""
+    wide = np.asarray(image, dtype=np.float32)
+    return Image.fromarray(np.rint(wide / SIXTEEN_TO_EIGHT_BITS).clip(0, 255).astype(np.uint8))
 
 
 def _has_alpha(image: Image.Image) -> bool:

@@ -2,6 +2,7 @@ import io
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
 from app.errors import ClientGone
@@ -103,3 +104,19 @@ def test_a_client_that_went_away_stops_decoding() -> None:
     budget.client_gone()
     with pytest.raises(ClientGone):
         decode_grayscale(_png(28, 28), budget, 28)
+
+
+def test_a_16_bit_grayscale_scan_is_scaled_to_8_bits_not_clipped_to_white(
+    client: TestClient, test_digits: tuple
+) -> None:
+    images, labels = test_digits[0][:10], test_digits[1][:10]
+    files = []
+    for image in images:
+        scan = (255 - image.astype(np.uint16)) * 257  # dark ink on white, the full 16-bit range
+        buffer = io.BytesIO()
+        Image.fromarray(scan).save(buffer, format="PNG")
+        assert Image.open(buffer).mode == "I;16"
+        files.append(("file", ("scan.png", buffer.getvalue(), "image/png")))
+    answer = client.post("/predict/multiclass", files=files)
+    assert answer.status_code == 200
+    assert [prediction["label"] for prediction in answer.json()["predictions"]] == labels.tolist()

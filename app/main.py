@@ -16,6 +16,7 @@ from app.http_protocol import LifespanState
 from app.lifecycle import install_signal_handlers
 from app.metrics import Metrics
 from app.middleware.auth import ApiKeyMiddleware
+from app.middleware.head import HeadMiddleware
 from app.middleware.request_context import RequestContextMiddleware
 from app.middleware.request_limits import RequestLimitsMiddleware
 from app.offload import WorkPool
@@ -83,10 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: request limits (an early answer closes the connection), API keys, then the
-    # routes; the request id, request metrics and access log wrap them all (see ServiceApp).
+    # The last added runs first: HEAD as GET, request limits (an early answer closes the connection), API keys,
+    # then the routes; the request id, request metrics and access log wrap them all (see ServiceApp).
     app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(
         RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
     )
+    app.add_middleware(HeadMiddleware)
     return app

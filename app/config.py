@@ -84,6 +84,11 @@ class Settings(BaseSettings):
         0.0, ge=0, le=1000, description="How long the batcher may hold the first request for company (0: none)"
     )
     access_log: bool = Field(False, description="Log every request (costs throughput; /metrics counts them anyway)")
+    cors_allow_origins: str = Field(
+        "",
+        description="Origins whose web pages may call the API (comma-separated, e.g. https://a.example, or *); "
+        "empty: none, browsers keep other origins out",
+    )
     forwarded_allow_ips: str | None = Field(
         None,
         description="Proxies whose X-Forwarded-For/-Proto are trusted (comma-separated addresses or networks, "
@@ -112,6 +117,11 @@ class Settings(BaseSettings):
         if value is None or not value.get_secret_value().strip():
             return None
         return SecretStr(normalise_key(value.get_secret_value(), str(info.field_name).upper()))
+
+    @property
+    def cors_origins(self) -> list[str]:
+        """CORS_ALLOW_ORIGINS as a list (empty: CORS is off)."""
+        return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
 
     @property
     def batching(self) -> BatchingPolicy | None:

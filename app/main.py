@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from app import __version__
@@ -25,6 +26,10 @@ from app.reload import Reloader
 from app.routes import admin, health, models, predict, v2
 from app.routes.page import install_page
 
+CORS_HEADERS = ["Authorization", "Content-Type", "Content-Encoding", "Inference-Header-Content-Length", "X-Request-ID"]
+"""What a page on an allowed origin may send (the API's request headers)..."""
+CORS_EXPOSED = ["Inference-Header-Content-Length", "X-Request-ID", "WWW-Authenticate", "Retry-After"]
+"""...and read of an answer, besides the basic ones."""
 BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
 """API_KEY / ADMIN_KEY, checked by ApiKeyMiddleware; the docs page's Authorize button sends it."""
 
@@ -84,11 +89,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: HEAD as GET, request limits (an early answer closes the connection), API keys,
-    # then the routes; the request id, request metrics and access log wrap them all (see ServiceApp).
+    # The last added runs first: CORS when on (it answers preflights, before the keys are asked for), HEAD as GET,
+    # request limits (an early answer closes the connection), API keys, then the routes; the request id, request
+    # metrics and access log wrap them all (see ServiceApp).
     app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(
         RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
     )
     app.add_middleware(HeadMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            max_age=600,
+        )
     return app

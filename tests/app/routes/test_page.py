@@ -35,3 +35,16 @@ def test_static_files_are_served_from_the_package(client: TestClient) -> None:
     for name in ("page.js", "page.css"):
         assert client.get(f"/static/{name}").content == (WEB_DIR / name).read_bytes()
     assert client.get("/swagger-ui/swagger-ui-bundle.js").status_code == 200
+
+
+def test_the_page_and_docs_allow_only_the_service_itself_and_no_framing(client: TestClient) -> None:
+    for path in ("/", "/docs"):
+        response = client.get(path)
+        policy = dict(
+            directive.strip().split(" ", 1) for directive in response.headers["content-security-policy"].split(";")
+        )
+        assert policy["default-src"] == "'self'" and policy["frame-ancestors"] == "'none'", path
+        assert "script-src" not in policy and "style-src" not in policy, path  # default-src 'self': no inline code
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        scripts = re.findall(r"<script\b[^>]*>", response.text)
+        assert scripts and all(" src=" in script for script in scripts), path  # no inline script

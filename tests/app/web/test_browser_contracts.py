@@ -142,3 +142,23 @@ def test_docs_render_every_operation_offline(page: Page, server: str) -> None:
     page.screenshot(path=SCREENSHOTS / "docs.png")
     page.locator("#operations-predict-predict_multiclass .opblock-summary").click()
     page.get_by_text("Which digit is in each 28x28 image?").wait_for()
+
+
+VIOLATIONS = """() => {
+  window.cspViolations = [];
+  document.addEventListener("securitypolicyviolation", (event) => {
+    window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+  });
+}"""
+
+
+@pytest.mark.parametrize(("path", "rendered"), [("/", "[data-testid=digit-pad]"), ("/docs", ".opblock")])
+def test_the_page_and_docs_work_under_their_content_security_policy(
+    page: Page, server: str, path: str, rendered: str
+) -> None:
+    page.add_init_script(f"({VIOLATIONS})()")
+    response = page.goto(f"{server}{path}")
+    assert response is not None and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    page.locator(rendered).first.wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("window.cspViolations") == []  # and the page fixture fails on any console error

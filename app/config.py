@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from app.auth import normalise_key
+from app.auth import BLANKS, normalise_key
 from app.batching import BatchingPolicy
 from app.budgets import RequestLimits
 
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         """Blank means unset; else stripped, and refused unless long enough and visible ASCII (see app.auth)."""
-        if value is None or not value.get_secret_value().strip():
+        if value is None or not value.get_secret_value().strip(BLANKS):
             return None
         return SecretStr(normalise_key(value.get_secret_value(), str(info.field_name).upper()))
 

@@ -47,7 +47,7 @@ def test_no_keys_means_open_and_empty_settings_count_as_unset() -> None:
     assert admin_key_accepts(SecretStr(SINGLE), SINGLE) and not admin_key_accepts(SecretStr(SINGLE), SINGLE[:-1])
 
 
-def test_a_key_with_a_trailing_newline_matches_the_key_sent(tmp_path: Path) -> None:
+def test_a_key_with_a_trailing_newline_matches_the_key_sent() -> None:
     settings = make_settings(api_key=f"{SINGLE}\n", admin_key=f"  {ALPHA}\r\n")
     assert KeyRing(settings.api_key, None).accepts(bearer_token(f"Bearer {SINGLE}") or "")
     assert admin_key_accepts(settings.admin_key, bearer_token(f"Bearer {ALPHA} "))

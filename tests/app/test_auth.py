@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from app.auth import KeyFileError, KeyRing, admin_key_accepts, bearer_token
+from app.operations.auth import KeyFileError, KeyRing, admin_key_accepts, bearer_token
 
 
 def test_keys_come_from_api_key_and_the_file_and_the_file_is_re_read(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app.errors import ClientGone
-from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
+from app.core.errors import ClientGone
+from app.core.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
 from tests.app.conftest import png_bytes, request_budget
 
 

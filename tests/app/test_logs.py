@@ -8,8 +8,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.logs import JsonFormatter, TextFormatter, logging_config
+from app.operations.config import Settings
+from app.operations.logs import JsonFormatter, TextFormatter, logging_config
 
 
 def _record_with_error() -> logging.LogRecord:

@@ -7,13 +7,13 @@ import sys
 
 from pydantic import ValidationError
 
-from app.auth import KeyFileError
-from app.config import Settings, deprecation_warnings
-from app.deps import services_of
-from app.errors import ModelLoadError
-from app.logs import logging_config
+from app.core.errors import ModelLoadError
 from app.main import create_app
-from app.server import serve_one, serve_workers
+from app.operations.auth import KeyFileError
+from app.operations.config import Settings, deprecation_warnings
+from app.operations.logs import logging_config
+from app.transports.http.deps import services_of
+from app.transports.http.server import serve_one, serve_workers
 
 
 def main() -> int:

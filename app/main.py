@@ -9,22 +9,23 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from app import __version__
-from app.auth import KeyRing
-from app.config import Settings
-from app.deps import Services, install_services, services_of
-from app.errors import install_error_handlers
-from app.http_protocol import LifespanState
-from app.lifecycle import install_signal_handlers
-from app.metrics import Metrics
-from app.middleware.auth import ApiKeyMiddleware
-from app.middleware.head import HeadMiddleware
-from app.middleware.request_context import RequestContextMiddleware
-from app.middleware.request_limits import RequestLimitsMiddleware
-from app.offload import WorkPool
-from app.registry import ModelRegistry
-from app.reload import Reloader
-from app.routes import admin, health, models, predict, v2
-from app.routes.page import install_page
+from app.core.offload import WorkPool
+from app.core.registry import ModelRegistry
+from app.operations.auth import KeyRing
+from app.operations.config import Settings
+from app.operations.lifecycle import install_signal_handlers
+from app.operations.metrics import Metrics
+from app.operations.reload import Reloader
+from app.operations.services import Services
+from app.transports.http.deps import install_services, services_of
+from app.transports.http.errors import install_error_handlers
+from app.transports.http.http_protocol import LifespanState
+from app.transports.http.middleware.auth import ApiKeyMiddleware
+from app.transports.http.middleware.head import HeadMiddleware
+from app.transports.http.middleware.request_context import RequestContextMiddleware
+from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
+from app.transports.http.routes import admin, health, models, predict, v2
+from app.transports.http.routes.page import install_page
 
 CORS_HEADERS = ["Authorization", "Content-Type", "Content-Encoding", "Inference-Header-Content-Length", "X-Request-ID"]
 """What a page on an allowed origin may send (the API's request headers)..."""
@@ -58,7 +59,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
     services = services_of(app)
     if not services.registry.ready:
         services.registry.load()
-    install_signal_handlers(app)
+    install_signal_handlers(services)
     services.metrics.workers_ready.set(1)
     yield {"read_timeout_s": services.settings.read_timeout_s}
     services.metrics.worker_stopped()
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="MNIST digits over HTTP: softmax for 'which digit?', sigmoid per label for 'which digits?'.",
         lifespan=lifespan,
-        docs_url=None,  # /docs comes from app.routes.page, with Swagger UI served from the package
+        docs_url=None,  # /docs comes from app.transports.http.routes.page, with Swagger UI served from the package
         redoc_url=None,
         # Prometheus metrics are built in; FastAPI's OpenTelemetry check costs ~5 us on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},

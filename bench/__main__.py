@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.runtime import open_session
+from app.core.runtime import open_session
 from bench.onnx_latency import latencies_us
 
 REPO = Path(__file__).resolve().parent.parent

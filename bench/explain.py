@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from app.explain import occlusion_masks
-from app.predict import explanations, predict
-from app.registry import Model, load_model
-from app.tasks import PredictOptions
+from app.core.explain import occlusion_masks
+from app.core.predict import explanations, predict
+from app.core.registry import Model, load_model
+from app.core.tasks import PredictOptions
 from training.data import load_mnist
 
 REPO = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 
 import app
-from app.config import Settings
 from app.main import create_app
+from app.operations.config import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 ASGIApp = Callable[

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from app.runtime import open_session
+from app.core.runtime import open_session
 
 
 def latencies_us(session: ort.InferenceSession, pixels: np.ndarray, runs: int, warmup: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Calibration from logits in pure numpy: temperature scaling, per-label thresholds, ECE.
 
-Probabilities come from the service's own softmax and sigmoid (app.postprocess), so what is fitted here is
+Probabilities come from the service's own softmax and sigmoid (app.core.postprocess), so what is fitted here is
 what the service applies."""
 
 from __future__ import annotations

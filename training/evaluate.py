@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from app.postprocess import softmax
+from app.core.postprocess import softmax
 from training.calibrate import Reliability, nll, reliability
 from training.data import LABELS, NUM_CLASSES
 

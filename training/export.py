@@ -17,9 +17,9 @@ import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
 
-from app.model_card import CARD_FILE, ModelCard, sha256_hex
-from app.probes import PROBES_KEY, make_probes
-from app.runtime import open_session
+from app.core.model_card import CARD_FILE, ModelCard, sha256_hex
+from app.core.probes import PROBES_KEY, make_probes
+from app.core.runtime import open_session
 from training.data import LABELS, NUM_CLASSES
 from training.tasks import TrainingTask
 

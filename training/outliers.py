@@ -14,7 +14,7 @@ import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from app.images import to_mnist_digit
+from app.core.images import to_mnist_digit
 from training.data import DIGIT_SIDE, MAX_SHIFT, Mnist, shift_digits
 
 OUTLIER_LABEL = -1

@@ -11,8 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.model_card import CARD_FILE, ONNX_FILE
-from app.probes import PROBES_KEY, make_probes
+from app.core.model_card import CARD_FILE, ONNX_FILE
+from app.core.probes import PROBES_KEY, make_probes
 from training.data import DataError, Mnist, load_mnist
 from training.tasks import PROBE_COUNT, TRAINING_TASKS
 

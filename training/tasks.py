@@ -1,5 +1,5 @@
 """How each task is trained, calibrated, scored and reported: one class per task, beside its serving behaviour
-(app.tasks) and its card (app.model_card).
+(app.core.tasks) and its card (app.core.model_card).
 
 TensorFlow is imported only where a loss is built, so `python -m training.probes` runs without it.
 """
@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from app.model_card import ModelCard, MulticlassCard, MultilabelCard, OodCard
-from app.ood import energy_score, fit_threshold
-from app.postprocess import sigmoid, softmax
-from app.tasks import Multiclass, Multilabel, Task
+from app.core.model_card import ModelCard, MulticlassCard, MultilabelCard, OodCard
+from app.core.ood import energy_score, fit_threshold
+from app.core.postprocess import sigmoid, softmax
+from app.core.tasks import Multiclass, Multilabel, Task
 from training import calibrate, evaluate, outliers
 from training.data import CANVAS_SIDE, DIGIT_SIDE, Mnist, make_canvases, shift_digits
 

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from app.model_card import CARD_FILE, ONNX_FILE, ModelCard
+from app.core.model_card import CARD_FILE, ONNX_FILE, ModelCard
 from training import evaluate, export
 from training.data import Mnist
 from training.models import BUILDERS

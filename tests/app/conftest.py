@@ -20,9 +20,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.budgets import RequestBudget
-from app.config import Settings
+from app.core.budgets import RequestBudget
 from app.main import create_app
+from app.operations.config import Settings
 from training.data import Mnist, load_mnist, make_canvases
 
 REPO = Path(__file__).resolve().parents[2]

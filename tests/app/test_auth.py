@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from app.auth import KeyFileError, KeyRing, admin_key_accepts, bearer_token
+from app.operations.auth import KeyFileError, KeyRing, admin_key_accepts, bearer_token
 from tests.app.conftest import SHIPPED_MODELS, free_port, make_settings, start_service
 
 SINGLE, ALPHA, BETA, GAMMA = (f"{name}-key-for-tests" for name in ("single", "alpha", "beta", "gamma"))

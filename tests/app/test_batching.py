@@ -9,11 +9,11 @@ from typing import TypeVar
 import numpy as np
 import pytest
 
-from app.batching import AdaptiveBatcher, BatchingPolicy
-from app.offload import WorkPool
-from app.predict import predict
-from app.registry import ModelRegistry
-from app.tasks import PredictOptions
+from app.core.batching import AdaptiveBatcher, BatchingPolicy
+from app.core.offload import WorkPool
+from app.core.predict import predict
+from app.core.registry import ModelRegistry
+from app.core.tasks import PredictOptions
 from tests.app.conftest import SHIPPED_MODELS
 
 T = TypeVar("T")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.errors import InvalidInput, quote
+from app.core.errors import InvalidInput, quote
 from tests.app.conftest import request_budget
 
 

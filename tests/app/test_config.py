@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from app.config import Settings, available_cpus, cgroup_cpu_limit, deprecation_warnings
+from app.operations.config import Settings, available_cpus, cgroup_cpu_limit, deprecation_warnings
 
 
 @pytest.fixture()

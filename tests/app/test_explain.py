@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from app.explain import occlude, occlusion_masks, sensitivity_maps
+from app.core.explain import occlude, occlusion_masks, sensitivity_maps
 
 
 def test_masks_tile_a_digit_with_overlapping_7x7_patches() -> None:

@@ -5,8 +5,8 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from app.errors import ClientGone
-from app.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
+from app.core.errors import ClientGone
+from app.core.images import ImageError, decode_grayscale, to_canvas, to_mnist_digit
 from tests.app.conftest import png_bytes, request_budget
 
 

@@ -12,9 +12,9 @@ import httpx
 import numpy as np
 import pytest
 
-from app.deps import services_of
-from app.lifecycle import install_signal_handlers
 from app.main import create_app
+from app.operations.lifecycle import install_signal_handlers
+from app.transports.http.deps import services_of
 from tests.app.conftest import SHIPPED_MODELS, free_port, make_settings, start_service, wait_until_ready
 
 STOPPED_BY_SIGTERM = (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean drain
@@ -29,7 +29,7 @@ def test_sigterm_turns_readiness_off_at_once_and_sighup_reloads(models_dir: Path
     }
 
     async def scenario() -> None:
-        install_signal_handlers(app)  # chained before the recorder, as before uvicorn's own handler
+        install_signal_handlers(services_of(app))  # chained before the recorder, as before uvicorn's own handler
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://service") as client:
             assert (await client.get("/readyz")).status_code == 200
             os.kill(os.getpid(), signal.SIGHUP)

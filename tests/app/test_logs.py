@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
-from app.config import Settings
-from app.logs import JsonFormatter, TextFormatter, logging_config
 from app.main import create_app
+from app.operations.config import Settings
+from app.operations.logs import JsonFormatter, TextFormatter, logging_config
 from tests.app.conftest import make_settings
 
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from app.model_card import CardError, MulticlassCard, MultilabelCard, read_card, sha256_hex
-from app.ood import OodRule
+from app.core.model_card import CardError, MulticlassCard, MultilabelCard, read_card, sha256_hex
+from app.core.ood import OodRule
 from tests.app.conftest import SHIPPED_MODELS, shipped_card
 
 CARD_TYPES = {"mnist-multiclass": MulticlassCard, "mnist-multilabel": MultilabelCard}

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from app.errors import InvalidInput
-from app.oip import compute_outputs, encode_infer_response, parse_infer_request
-from app.registry import ModelRegistry
+from app.core.errors import InvalidInput
+from app.core.oip import compute_outputs, encode_infer_response, parse_infer_request
+from app.core.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS, request_budget
 
 

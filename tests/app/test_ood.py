@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from app.ood import OodRule, energy_score, fit_threshold
+from app.core.ood import OodRule, energy_score, fit_threshold
 
 
 def test_energy_is_minus_logsumexp_of_the_logits() -> None:

@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from app.postprocess import apply_thresholds, sigmoid, softmax, top_k
+from app.core.postprocess import apply_thresholds, sigmoid, softmax, top_k
 
 
 def test_softmax_rows_sum_to_one_and_keep_order() -> None:

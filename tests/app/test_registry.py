@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.errors import ModelLoadError, ModelNotFound, ModelNotReady
-from app.registry import ModelRegistry
+from app.core.errors import ModelLoadError, ModelNotFound, ModelNotReady
+from app.core.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS
 
 

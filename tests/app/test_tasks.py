@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from app.model_card import read_card
-from app.oip import OUTPUT_DATATYPES
-from app.tasks import TASKS, Multiclass, Multilabel, PredictOptions, Task
+from app.core.model_card import read_card
+from app.core.oip import OUTPUT_DATATYPES
+from app.core.tasks import TASKS, Multiclass, Multilabel, PredictOptions, Task
 from tests.app.conftest import shipped_card
 
 LOGITS = np.array([[4.0, 1.0, -2.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], [-9.0] * 10], dtype=np.float32)

@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import __version__
-from app.config import Settings
 from app.main import create_app
-from app.routes import health
+from app.operations.config import Settings
+from app.transports.http.routes import health
 from tests.deploy.conftest import REPO, Manifest, find, kustomization_ids
 
 # Read by KServe from the predictor's first container, not by the service (which ignores it).

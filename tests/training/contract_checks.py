@@ -1,4 +1,4 @@
-"""Assertions on one model folder against the model repository contract the service reads (app.model_card)."""
+"""Assertions on one model folder against the model repository contract the service reads (app.core.model_card)."""
 
 import json
 import math
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from app.model_card import CARD_FILE, ONNX_FILE, ModelCard, MulticlassCard, MultilabelCard, read_card, sha256_hex
-from app.probes import PROBE_ATOL, decode_probes
-from app.runtime import open_session
+from app.core.model_card import CARD_FILE, ONNX_FILE, ModelCard, MulticlassCard, MultilabelCard, read_card, sha256_hex
+from app.core.probes import PROBE_ATOL, decode_probes
+from app.core.runtime import open_session
 from training.tasks import TRAINING_TASKS
 
 FIGURES = {

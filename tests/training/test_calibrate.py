@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from app.postprocess import sigmoid, softmax
+from app.core.postprocess import sigmoid, softmax
 from training.calibrate import (
     best_f1_threshold,
     expected_calibration_error,

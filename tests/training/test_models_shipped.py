@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from contract_checks import check_model_folder, onnx_logits
 
-from app.postprocess import sigmoid, softmax
+from app.core.postprocess import sigmoid, softmax
 from training.calibrate import expected_calibration_error
 from training.data import Mnist, make_canvases
 from training.evaluate import auroc, multilabel_metrics

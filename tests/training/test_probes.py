@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.probes import decode_probes
-from app.registry import load_model
+from app.core.probes import decode_probes
+from app.core.registry import load_model
 from training.data import Mnist
 from training.probes import main
 

@@ -9,10 +9,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.errors import InvalidInput
-from app.inputs import parse_json_body
-from app.oip import INPUT_DATATYPES, parse_infer_request
-from app.registry import ModelRegistry, ModelSpec
+from app.core.errors import InvalidInput
+from app.core.inputs import parse_json_body
+from app.core.oip import INPUT_DATATYPES, parse_infer_request
+from app.core.registry import ModelRegistry, ModelSpec
 from tests.app.conftest import SHIPPED_MODELS, request_budget
 
 DOCUMENTED = {"/predict": {200, 413, 415, 422}, "/v2": {200, 400, 413}}

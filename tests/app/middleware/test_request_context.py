@@ -8,9 +8,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.logs import JsonFormatter
 from app.main import create_app
-from app.middleware.request_context import request_id_of
+from app.operations.logs import JsonFormatter
+from app.transports.http.middleware.request_context import request_id_of
 from tests.app.conftest import SHIPPED_MODELS, free_port, make_settings, start_service, wait_until_ready
 
 GENERATED = re.compile(r"[0-9a-f]{32}")

@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from app.errors import PayloadTooLarge
-from app.middleware.request_limits import RequestLimitsMiddleware
+from app.core.errors import PayloadTooLarge
+from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
 
 
 async def _read_body(scope: Scope, receive: Receive, send: Send) -> None:

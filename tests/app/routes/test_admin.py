@@ -14,8 +14,8 @@ import onnx
 from fastapi.testclient import TestClient
 from onnx import helper, numpy_helper
 
+from app.core.probes import decode_probes, make_probes
 from app.main import create_app
-from app.probes import decode_probes, make_probes
 from tests.app.conftest import free_port, make_settings, start_service, wait_until_ready
 
 ADMIN = {"Authorization": "Bearer admin-secret-for-tests"}

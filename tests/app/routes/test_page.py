@@ -4,7 +4,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from app.routes.page import WEB_DIR
+from app.transports.http.routes.page import WEB_DIR
 
 HOOKS = [
     "digit-pad", "digit-classify", "digit-clear", "upload", "digit-result", "digit-bars",

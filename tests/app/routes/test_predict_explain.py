@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from app.explain import occlusion_masks
-from app.images import decode_grayscale, to_mnist_digit
+from app.core.explain import occlusion_masks
+from app.core.images import decode_grayscale, to_mnist_digit
 from tests.app.conftest import png_bytes, request_budget
 
 MULTICLASS = "/predict/multiclass"

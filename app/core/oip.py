@@ -1,0 +1,199 @@
+"""Open Inference Protocol (V2) REST codec with the binary tensor data extension. No HTTP here.
+
+A request body is a JSON header, optionally followed by raw little-endian tensor bytes when the
+`Inference-Header-Content-Length` header says where the JSON ends. Answers are the same shape.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from app.core.budgets import RequestBudget
+from app.core.errors import InvalidInput, quote
+from app.core.inputs import check_pixels, load_json, may_hold_booleans, reject_booleans
+from app.core.registry import ModelSpec
+from app.core.tasks import TensorSpec
+
+INPUT_DATATYPES: dict[str, np.dtype] = {
+    "FP32": np.dtype("<f4"),
+    "FP64": np.dtype("<f8"),
+    "UINT8": np.dtype("u1"),
+    "INT32": np.dtype("<i4"),
+    "INT64": np.dtype("<i8"),
+}
+OUTPUT_DATATYPES: dict[str, np.dtype] = {"FP32": np.dtype("<f4"), "INT64": np.dtype("<i8"), "BOOL": np.dtype("?")}
+
+
+def input_tensor(spec: ModelSpec) -> TensorSpec:
+    return TensorSpec(spec.input_name, "FP32", [-1, *spec.image_shape])
+
+
+def output_tensors(spec: ModelSpec) -> list[TensorSpec]:
+    """logits and probabilities for every task, then the task's answers (label, is_digit, ood_score; or flags)."""
+    labels = len(spec.labels)
+    return [
+        TensorSpec("logits", "FP32", [-1, labels]),
+        TensorSpec("probabilities", "FP32", [-1, labels]),
+        *spec.task.answer_tensors(labels),
+    ]
+
+
+@dataclass(frozen=True)
+class RequestedOutput:
+    name: str
+    binary: bool
+
+
+@dataclass(frozen=True)
+class InferRequest:
+    """A checked V2 infer request: the pixels as float32 [N, H, W] and what to send back."""
+
+    id: str | None
+    pixels: np.ndarray
+    outputs: list[RequestedOutput]
+
+
+def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec, budget: RequestBudget) -> InferRequest:
+    """Decode and check a V2 infer body (JSON, or JSON + binary tensors); raise InvalidInput."""
+    if header_length is not None and not 0 < header_length <= len(body):
+        raise InvalidInput(f"Inference-Header-Content-Length {header_length} does not fit a body of {len(body)} bytes")
+    split = len(body) if header_length is None else header_length
+    header_text = body[:split]
+    header = load_json(header_text, "request header")
+    if not isinstance(header, dict):
+        raise InvalidInput("request must be a JSON object")
+    request_id = header.get("id")
+    if request_id is not None and not isinstance(request_id, str):
+        raise InvalidInput("id must be a string")
+    parameters = _parameters(header, "request")
+    inputs = header.get("inputs")
+    if not isinstance(inputs, list) or len(inputs) != 1:
+        raise InvalidInput(f"inputs must be a list holding exactly one tensor, {spec.input_name!r}")
+    pixels, used = _input_pixels(inputs[0], body[split:], spec, budget, may_hold_booleans(header_text))
+    if used != len(body) - split:
+        raise InvalidInput(f"binary data is {len(body) - split} bytes but the inputs use {used}")
+    default_binary = parameters.get("binary_data_output", False)
+    if not isinstance(default_binary, bool):
+        raise InvalidInput("parameters.binary_data_output must be true or false")
+    return InferRequest(request_id, pixels, _requested_outputs(header.get("outputs"), spec, default_binary))
+
+
+def _parameters(entry: dict[str, Any], where: str) -> dict[str, Any]:
+    parameters = entry.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise InvalidInput(f"{where} parameters must be an object")
+    if "shared_memory_region" in parameters:
+        raise InvalidInput(f"{where}: the shared memory extension is not supported")
+    return parameters
+
+
+def _input_pixels(
+    tensor: Any, binary: bytes, spec: ModelSpec, budget: RequestBudget, check_booleans: bool
+) -> tuple[np.ndarray, int]:
+    """The input tensor as float32 [N, H, W], and how many binary bytes it used."""
+    if not isinstance(tensor, dict):
+        raise InvalidInput("inputs[0] must be an object")
+    name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
+    if name != spec.input_name:
+        raise InvalidInput(f"unknown input {quote(name)}: this model's input is {spec.input_name!r}")
+    where = f"input {name!r}"
+    if not isinstance(datatype, str) or datatype not in INPUT_DATATYPES:
+        raise InvalidInput(
+            f"{where}: datatype {quote(datatype)} is not supported (use one of {', '.join(INPUT_DATATYPES)})"
+        )
+    height, width = spec.image_shape
+    if (
+        not isinstance(shape, list)
+        or not all(type(side) is int for side in shape)
+        or shape[1:] not in ([height, width], [height * width])
+        or shape[0] < 1
+    ):
+        raise InvalidInput(
+            f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {quote(shape)}"
+        )
+    budget.admit_instances(shape[0], where)
+    dtype = INPUT_DATATYPES[datatype]
+    count = shape[0] * height * width
+    binary_size = _parameters(tensor, where).get("binary_data_size")
+    if binary_size is not None:
+        if "data" in tensor:
+            raise InvalidInput(f"{where}: has both data and binary_data_size")
+        if type(binary_size) is not int or binary_size != count * dtype.itemsize:
+            raise InvalidInput(f"{where}: binary_data_size must be {count * dtype.itemsize} for {datatype} {shape}")
+        if binary_size > len(binary):
+            raise InvalidInput(f"{where}: binary_data_size {binary_size} but only {len(binary)} binary bytes follow")
+        values = np.frombuffer(binary, dtype=dtype, count=count)
+        used = binary_size
+    else:
+        data = tensor.get("data")
+        if check_booleans:
+            reject_booleans(data, f"{where}.data")
+        try:
+            values = np.asarray(data)
+        except ValueError:
+            raise InvalidInput(f"{where}: data is ragged") from None
+        if dtype.kind in "iu" and values.dtype.kind not in "iu":
+            raise InvalidInput(f"{where}: {datatype} data must be whole numbers")
+        if values.size != count:
+            raise InvalidInput(f"{where}: data must hold {count} numbers for shape {shape}")
+        used = 0
+    check_pixels(values, where)
+    return values.reshape(shape[0], height, width).astype(np.float32), used
+
+
+def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> list[RequestedOutput]:
+    available = [tensor.name for tensor in output_tensors(spec)]
+    if outputs is None:
+        return [RequestedOutput(name, default_binary) for name in available]
+    if not isinstance(outputs, list) or not outputs:
+        raise InvalidInput("outputs must be a non-empty list when given")
+    requested: list[RequestedOutput] = []
+    for entry in outputs:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name not in available:
+            raise InvalidInput(f"unknown output {quote(name)}: this model has {', '.join(available)}")
+        if any(output.name == name for output in requested):
+            raise InvalidInput(f"output {name!r} is named twice")
+        parameters = _parameters(entry, f"output {name!r}")
+        if "classification" in parameters:
+            raise InvalidInput(f"output {name!r}: the classification extension is not supported; ask for 'label'")
+        binary = parameters.get("binary_data", default_binary)
+        if not isinstance(binary, bool):
+            raise InvalidInput(f"output {name!r}: parameters.binary_data must be true or false")
+        requested.append(RequestedOutput(name, binary))
+    return requested
+
+
+def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """Every output tensor from the logits, with the same activation as /predict."""
+    probabilities = spec.task.probabilities(logits)
+    return {"logits": logits, "probabilities": probabilities, **spec.task.answers(probabilities, logits)}
+
+
+def encode_infer_response(
+    spec: ModelSpec, request: InferRequest, tensors: dict[str, np.ndarray]
+) -> tuple[bytes, int | None]:
+    """The response body, and the JSON header length when binary outputs follow it."""
+    datatypes = {tensor.name: tensor.datatype for tensor in output_tensors(spec)}
+    outputs: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for requested in request.outputs:
+        datatype = datatypes[requested.name]
+        values = np.ascontiguousarray(tensors[requested.name], dtype=OUTPUT_DATATYPES[datatype])
+        entry: dict[str, Any] = {"name": requested.name, "datatype": datatype, "shape": list(values.shape)}
+        if requested.binary:
+            chunk = values.tobytes()
+            entry["parameters"] = {"binary_data_size": len(chunk)}
+            chunks.append(chunk)
+        else:
+            entry["data"] = values.reshape(-1)
+        outputs.append(entry)
+    response: dict[str, Any] = {"model_name": spec.name, "model_version": spec.version, "outputs": outputs}
+    if request.id is not None:
+        response["id"] = request.id
+    header = orjson.dumps(response, option=orjson.OPT_SERIALIZE_NUMPY)
+    if not chunks:
+        return header, None
+    return header + b"".join(chunks), len(header)

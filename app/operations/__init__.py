@@ -1,0 +1,1 @@
+"""Running the service: settings, metrics, logs, keys, reloads, process lifecycle. Imports core only."""

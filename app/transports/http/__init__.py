@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI app's routes, middleware, codecs and the uvicorn server."""

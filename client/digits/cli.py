@@ -3,7 +3,6 @@
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -52,8 +51,8 @@ def _bounded(
 def parser() -> Parser:
     common = Parser(add_help=False)
     common.add_argument("paths", nargs="+", metavar="PATH", help="an image file, or a folder searched for PNG and JPEG")
-    common.add_argument("--url", default=os.environ.get("DIGITS_URL", DEFAULT_URL), help="the service (env DIGITS_URL)")
-    common.add_argument("--api-key", default=os.environ.get("DIGITS_API_KEY"), help="API key (env DIGITS_API_KEY)")
+    common.add_argument("--url", help=f"the service (default: env DIGITS_URL, else {DEFAULT_URL})")
+    common.add_argument("--api-key", help="sent as Authorization: Bearer <key> (default: env DIGITS_API_KEY)")
     common.add_argument(
         "--format", choices=FORMATS, help="default: a table on a terminal, else jsonl (csv for an --output *.csv)"
     )

@@ -6,6 +6,7 @@ logic once, these classes only do the I/O.
 """
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
@@ -13,12 +14,21 @@ from typing import Any, Self, cast
 
 import httpx
 
+from digits.errors import DigitsError
 from digits.protocol import DEFAULT_BATCH_SIZE, Attempts, Batch, Image, Options, Reply, RetryPolicy, plan
 from digits.results import Failure, MulticlassResult, MultilabelResult, Result, Task
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_CONCURRENCY = 4
 TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+
+def _from_environment(url: str | None, api_key: str | None) -> tuple[str, str | None]:
+    """The URL and key given, else DIGITS_URL and DIGITS_API_KEY, else the default URL and no key."""
+    url = url or os.environ.get("DIGITS_URL") or DEFAULT_URL
+    if not url.startswith(("http://", "https://")):
+        raise DigitsError(f"{url}: not a URL: expected http://host:port or https://...")
+    return url, api_key or os.environ.get("DIGITS_API_KEY")
 
 
 def _http_options(url: str, api_key: str | None) -> dict[str, Any]:
@@ -31,9 +41,10 @@ def _in_order(pairs: Iterable[tuple[int, Result]]) -> list[Result]:
 
 
 class _Base:
+    """The settings both clients share; url and api_key default to DIGITS_URL and DIGITS_API_KEY."""
     def __init__(
         self,
-        url: str = DEFAULT_URL,
+        url: str | None = None,
         api_key: str | None = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -41,8 +52,8 @@ class _Base:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        url, self.api_key = _from_environment(url, api_key)
         self.url = url.rstrip("/")
-        self.api_key = api_key
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
 
@@ -55,14 +66,14 @@ class DigitsClient(_Base):
 
     def __init__(
         self,
-        url: str = DEFAULT_URL,
+        url: str | None = None,
         api_key: str | None = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
         retry: RetryPolicy | None = None,
     ) -> None:
         super().__init__(url, api_key, batch_size=batch_size, retry=retry)
-        self._http = httpx.Client(**_http_options(self.url, api_key))
+        self._http = httpx.Client(**_http_options(self.url, self.api_key))
 
     def multiclass(self, images: Iterable[Image], *, top_k: int | None = None) -> list[MulticlassResult | Failure]:
         """Which digit each image shows, in the order given."""
@@ -115,7 +126,7 @@ class AsyncDigitsClient(_Base):
 
     def __init__(
         self,
-        url: str = DEFAULT_URL,
+        url: str | None = None,
         api_key: str | None = None,
         *,
         batch_size: int = DEFAULT_BATCH_SIZE,
@@ -127,7 +138,7 @@ class AsyncDigitsClient(_Base):
             raise ValueError("concurrency must be at least 1")
         self.concurrency = concurrency
         limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        self._http = httpx.AsyncClient(**_http_options(self.url, api_key), limits=limits)
+        self._http = httpx.AsyncClient(**_http_options(self.url, self.api_key), limits=limits)
 
     async def multiclass(
         self, images: Iterable[Image], *, top_k: int | None = None

@@ -136,6 +136,7 @@ def test_usage_errors_are_one_line(server: str, scans: tuple[Path, dict[str, int
         ("multiclass",): "the following arguments are required: PATH",
         ("multiclass", str(tmp_path / "empty")): "no PNG or JPEG file in this folder",
         ("multiclass", str(folder), "--output", str(tmp_path / "no" / "such.csv")): "No such file or directory",
+        ("multiclass", str(folder), "--url", "localhost:8000"): "localhost:8000: not a URL",
     }
     for args, message in cases.items():
         result = digits(*args, "--url", server)

@@ -139,6 +139,6 @@ def test_usage_errors_are_one_line(server: str, scans: tuple[Path, dict[str, int
         ("multiclass", str(folder), "--url", "localhost:8000"): "localhost:8000: not a URL",
     }
     for args, message in cases.items():
-        result = digits(*args, "--url", server)
+        result = digits(args[0], "--url", server, *args[1:])  # a later --url wins
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr

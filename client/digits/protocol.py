@@ -6,6 +6,7 @@ means: results, a wait before trying again, a failure of that request, or the en
 import email.utils
 import os
 import random
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ DEFAULT_BATCH_SIZE = 16
 """Images per request: the fastest setting measured by bench/client.py (README, "Classify a folder of scans")."""
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 """A request's encoded images stop growing past this, well under the service's MAX_BODY_BYTES (8 MiB)."""
+ALONE = re.compile(r"^(\d+: )(?:file|instances)\[0\]: ")
+"""The position the service names in an error (`422: file[0]: ...`), pointless for an image sent alone."""
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
@@ -81,7 +84,8 @@ class Batch:
         if reply.error is None and len(reply.predictions) != len(self.entries):
             reply = Reply(error=f"the service answered {len(reply.predictions)} predictions for {len(self)} images")
         if reply.error is not None:
-            return [(entry.index, Failure(entry.source, reply.error)) for entry in self]
+            error = ALONE.sub(r"\1", reply.error) if len(self) == 1 else reply.error
+            return [(entry.index, Failure(entry.source, error)) for entry in self]
         return [
             (entry.index, parse_prediction(task, entry.source, prediction))
             for entry, prediction in zip(self.entries, reply.predictions, strict=True)

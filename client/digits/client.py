@@ -40,8 +40,17 @@ def _in_order(pairs: Iterable[tuple[int, Result]]) -> list[Result]:
     return [result for _, result in sorted(pairs, key=lambda pair: pair[0])]
 
 
+def _finished(done: set[asyncio.Future[list[tuple[int, Result]]]]) -> list[tuple[int, Result]]:
+    """The pairs of completed requests; the first error of any (every error read, so none is logged as lost)."""
+    errors = [error for error in (future.exception() for future in done) if error is not None]
+    if errors:
+        raise errors[0]
+    return [pair for future in done for pair in future.result()]
+
+
 class _Base:
     """The settings both clients share; url and api_key default to DIGITS_URL and DIGITS_API_KEY."""
+
     def __init__(
         self,
         url: str | None = None,
@@ -159,24 +168,25 @@ class AsyncDigitsClient(_Base):
     ) -> AsyncIterator[tuple[int, Result]]:
         """(index of the image, its result) pairs as their requests complete, not in order."""
         options = Options(top_k=top_k, threshold=threshold)
-        pending: set[asyncio.Future[list[tuple[int, Result]]]] = set()
+        running: set[asyncio.Future[list[tuple[int, Result]]]] = set()
         try:
             for batch in plan(images, self.batch_size):
                 if isinstance(batch, tuple):
                     yield batch
                     continue
-                if len(pending) >= self.concurrency:
-                    done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                    for finished in done:
-                        for pair in finished.result():
-                            yield pair
-                pending.add(asyncio.create_task(self._run(task, batch, options)))
-            for finished in asyncio.as_completed(pending):
-                for pair in await finished:
+                if len(running) >= self.concurrency:
+                    done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                    for pair in _finished(done):
+                        yield pair
+                running.add(asyncio.create_task(self._run(task, batch, options)))
+            while running:
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for pair in _finished(done):
                     yield pair
         finally:
-            for task_left in pending:
-                task_left.cancel()
+            for left in running:
+                left.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _run(self, task: Task, batch: Batch, options: Options) -> list[tuple[int, Result]]:
         reply = await self._send(batch.request(task, options))

@@ -3,13 +3,17 @@
 import csv
 import io
 import json
+import os
+import pty
+import re
+import subprocess
 from pathlib import Path
 
 import httpx
 import numpy as np
 from PIL import Image
 
-from tests.client.conftest import digits, service, write_scans
+from tests.client.conftest import DIGITS, digits, service, write_scans
 from training.data import Mnist, make_canvases
 
 BROKEN = ("broken.png", "gone.png")
@@ -93,8 +97,9 @@ def test_a_busy_server_slows_the_job_but_answers_every_file(mnist: Mnist, tmp_pa
 def test_api_keys(scans: tuple[Path, dict[str, int]]) -> None:
     folder, _ = scans
     one = str(folder / "scan00.png")
+    many = (str(folder / "box2" / "old"), "--batch-size", "1", "--concurrency", "8")  # refused 8 at a time
     with service(API_KEY="s3cret") as url:
-        without = digits("multiclass", one, "--url", url)
+        without = digits("multiclass", *many, "--url", url)
         wrong = digits("multiclass", one, "--url", url, "--api-key", "guess")
         right = digits("multiclass", one, env={"DIGITS_URL": url, "DIGITS_API_KEY": "s3cret"})
     for refused, advice in ((without, "DIGITS_API_KEY"), (wrong, "refused the key")):
@@ -142,3 +147,36 @@ def test_usage_errors_are_one_line(server: str, scans: tuple[Path, dict[str, int
         result = digits(args[0], "--url", server, *args[1:])  # a later --url wins
         assert result.returncode == 2, args
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+
+
+def test_on_a_terminal_a_table_and_a_progress_bar(server: str, scans: tuple[Path, dict[str, int]]) -> None:
+    folder, _ = scans
+    out_main, out_terminal = pty.openpty()
+    err_main, err_terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(DIGITS), "multiclass", str(folder), "--url", server, "--batch-size", "2"],
+        stdout=out_terminal,
+        stderr=err_terminal,
+        env={**os.environ, "COLUMNS": "250"},  # wide enough not to wrap a cell
+    )
+    assert process.wait(timeout=120) == 1
+    os.close(out_terminal)
+    os.close(err_terminal)
+    table, bar = read_all(out_main), read_all(err_main)
+    assert "┃ path" in table and "┃ label" in table and "scan00.png" in table and "422: not a PNG or JPEG" in table
+    assert "multiclass" in bar and "/38" in bar  # rich's bar: its task, files done out of 38
+
+
+def read_all(terminal: int) -> str:
+    """What was written to a pseudo-terminal whose other end is closed, as plain text."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: nothing left
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(terminal)
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())  # without colours and cursor moves

@@ -3,6 +3,7 @@
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -22,6 +23,7 @@ from digits.results import Failure, Task
 USAGE_ERROR = 2
 SOME_FAILED = 1
 INTERRUPTED = 130
+CLOSED_PIPE = 141
 
 
 class Parser(argparse.ArgumentParser):
@@ -117,8 +119,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(classify(args, files, writer))
     except (NoSuchPath, DigitsError) as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
+    except BrokenPipeError:  # the reader left (`digits ... | head`): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return CLOSED_PIPE
     except OSError as error:
-        print(f"{prog}: error: {args.output}: {error.strerror or error}", file=sys.stderr)
+        print(f"{prog}: error: {args.output or 'stdout'}: {error.strerror or error}", file=sys.stderr)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return INTERRUPTED

@@ -1,6 +1,8 @@
 """DigitsClient and AsyncDigitsClient against a real service: paths, bytes and numpy arrays in, typed results out."""
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +74,9 @@ def test_errors_are_raised_not_returned(mnist: Mnist) -> None:
         assert isinstance(answered, MulticlassResult) and answered.label == mnist.y_test[0]
     with pytest.raises(ServiceUnreachable, match=f"cannot reach the service at {url}"):
         asyncio.run(AsyncDigitsClient(url).multiclass([mnist.x_test[0]]))
+
+
+def test_the_client_needs_neither_numpy_nor_onnxruntime() -> None:
+    """Installed alone (`pip install ./client`) it has httpx and rich only: importing it loads nothing heavier."""
+    loaded = "import sys, digits, digits.cli; print(sorted({'numpy', 'onnxruntime', 'PIL', 'app'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, check=True).stdout == "[]\n"

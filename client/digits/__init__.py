@@ -2,7 +2,7 @@
 twin AsyncDigitsClient, and the `digits` command (digits.cli)."""
 
 from digits.client import DEFAULT_URL, AsyncDigitsClient, DigitsClient
-from digits.errors import AuthenticationError, DigitsError, NotTheService, ServiceUnreachable
+from digits.errors import AuthenticationError, DigitsError, NotTheService, ServiceBusy, ServiceUnreachable
 from digits.protocol import RetryPolicy
 from digits.results import Failure, MulticlassResult, MultilabelResult, Result, TopK
 
@@ -18,6 +18,7 @@ __all__ = [
     "NotTheService",
     "Result",
     "RetryPolicy",
+    "ServiceBusy",
     "ServiceUnreachable",
     "TopK",
 ]

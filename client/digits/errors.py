@@ -15,3 +15,7 @@ class AuthenticationError(DigitsError):
 
 class NotTheService(DigitsError):
     """The URL answers, but has no /predict/<task> route (404 or 405)."""
+
+
+class ServiceBusy(DigitsError):
+    """The service kept refusing a request (503, 429, dropped connections) for the retry policy's patience."""

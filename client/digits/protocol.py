@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from digits.errors import AuthenticationError, NotTheService, ServiceUnreachable
+from digits.errors import AuthenticationError, NotTheService, ServiceBusy, ServiceUnreachable
 from digits.results import Failure, Result, Task, parse_prediction
 
 DEFAULT_BATCH_SIZE = 16
@@ -155,7 +155,8 @@ class RetryPolicy:
     """How long to keep trying a request the service is too busy for (503, 429) or whose connection dropped.
 
     Each wait honours Retry-After (up to max_delay_s) and adds a random share of an exponential backoff, so
-    clients refused together do not come back together; after patience_s of refusals the request fails.
+    clients refused together do not come back together; a request still refused after patience_s stops the
+    job (ServiceBusy): a service down that long is down, and waiting as long again for each file would not help.
     """
 
     patience_s: float = 600.0
@@ -225,9 +226,12 @@ class Attempts:
             raise ServiceUnreachable(f"cannot reach the service at {self.url}: {error or type(error).__name__}")
         return self._wait(f"{type(error).__name__}: {error}", None)
 
-    def _wait(self, reason: str, retry_after: float | None) -> Reply | float:
+    def _wait(self, reason: str, retry_after: float | None) -> float:
         delay = self.policy.delay(self.count, retry_after)
         self.count += 1
         if time.monotonic() - self.started + delay > self.policy.patience_s:
-            return Reply(error=f"gave up after {self.count} tries in {self.policy.patience_s:.0f} s ({reason})")
+            raise ServiceBusy(
+                f"the service at {self.url} still refused after {self.count} tries in "
+                f"{time.monotonic() - self.started:.0f} s ({reason})"
+            )
         return delay

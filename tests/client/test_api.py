@@ -1,8 +1,13 @@
 """DigitsClient and AsyncDigitsClient against a real service: paths, bytes and numpy arrays in, typed results out."""
 
 import asyncio
+import socket
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +19,8 @@ from digits import (
     Failure,
     MulticlassResult,
     MultilabelResult,
+    RetryPolicy,
+    ServiceBusy,
     ServiceUnreachable,
 )
 
@@ -80,3 +87,26 @@ def test_the_client_needs_neither_numpy_nor_onnxruntime() -> None:
     """Installed alone (`pip install ./client`) it has httpx and rich only: importing it loads nothing heavier."""
     loaded = "import sys, digits, digits.cli; print(sorted({'numpy', 'onnxruntime', 'PIL', 'app'} & set(sys.modules)))"
     assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+@contextmanager
+def slot_held(url: str) -> Iterator[socket.socket]:
+    """A request that holds one of the service's MAX_CONCURRENCY slots: its headers sent, its body never."""
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as holder:
+        holder.sendall(b"POST /predict/multiclass HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n")
+        holder.sendall(b"content-length: 100\r\n\r\n{")
+        time.sleep(0.5)  # the service has started the request
+        yield holder
+
+
+def test_a_refused_request_is_retried_until_the_service_has_room(mnist: Mnist) -> None:
+    with service(MAX_CONCURRENCY="1") as url:
+        with slot_held(url), pytest.raises(ServiceBusy, match=r"still refused after \d+ tries .*503"):
+            DigitsClient(url, retry=RetryPolicy(patience_s=2)).multiclass([mnist.x_test[0]])
+        with slot_held(url) as holder:
+            threading.Timer(2, holder.close).start()  # room again in 2 s
+            start = time.monotonic()
+            (result,) = DigitsClient(url, retry=RetryPolicy(patience_s=30)).multiclass([mnist.x_test[0]])
+        assert isinstance(result, MulticlassResult) and result.label == mnist.y_test[0]
+        assert time.monotonic() - start > 1.5  # it waited for the slot

@@ -1,8 +1,8 @@
 """DigitsClient and AsyncDigitsClient: classify images (paths, bytes or pixel arrays) with typed results.
 
 Both send several images per request, retry what a busy service refuses (503, 429, dropped connections)
-and resend a refused batch image by image, so one broken file fails alone; digits.protocol holds that
-logic once, these classes only do the I/O.
+and resend a refused batch in halves, down to single images, so one broken file fails alone;
+digits.protocol holds that logic once, these classes only do the I/O.
 """
 
 import asyncio
@@ -66,8 +66,8 @@ class _Base:
         self.batch_size = batch_size
         self.retry = retry or RetryPolicy()
 
-    def _attempts(self) -> Attempts:
-        return Attempts(self.retry, self.url, self.api_key)
+    def _attempts(self, batch: Batch) -> Attempts:
+        return Attempts(self.retry, self.url, self.api_key, len(batch))
 
 
 class DigitsClient(_Base):
@@ -104,13 +104,13 @@ class DigitsClient(_Base):
         return _in_order(pairs)
 
     def _run(self, task: Task, batch: Batch, options: Options) -> list[tuple[int, Result]]:
-        reply = self._send(batch.request(task, options))
+        reply = self._send(batch, batch.request(task, options))
         if reply.error is not None and len(batch) > 1:
-            return [pair for single in batch.split() for pair in self._run(task, single, options)]
+            return [pair for half in batch.split() for pair in self._run(task, half, options)]
         return batch.results(task, reply)
 
-    def _send(self, request: dict[str, Any]) -> Reply:
-        attempts = self._attempts()
+    def _send(self, batch: Batch, request: dict[str, Any]) -> Reply:
+        attempts = self._attempts(batch)
         while True:
             try:
                 outcome = attempts.after_response(self._http.post(**request))
@@ -189,13 +189,13 @@ class AsyncDigitsClient(_Base):
             await asyncio.gather(*running, return_exceptions=True)
 
     async def _run(self, task: Task, batch: Batch, options: Options) -> list[tuple[int, Result]]:
-        reply = await self._send(batch.request(task, options))
+        reply = await self._send(batch, batch.request(task, options))
         if reply.error is not None and len(batch) > 1:
-            return [pair for single in batch.split() for pair in await self._run(task, single, options)]
+            return [pair for half in batch.split() for pair in await self._run(task, half, options)]
         return batch.results(task, reply)
 
-    async def _send(self, request: dict[str, Any]) -> Reply:
-        attempts = self._attempts()
+    async def _send(self, batch: Batch, request: dict[str, Any]) -> Reply:
+        attempts = self._attempts(batch)
         while True:
             try:
                 outcome = attempts.after_response(await self._http.post(**request))

@@ -19,12 +19,15 @@ import httpx
 from digits.errors import AuthenticationError, NotTheService, ServiceBusy, ServiceUnreachable
 from digits.results import Failure, Result, Task, parse_prediction
 
-DEFAULT_BATCH_SIZE = 16
+DEFAULT_BATCH_SIZE = 64
 """Images per request: the fastest setting measured by bench/client.py (README, "Classify a folder of scans")."""
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 """A request's encoded images stop growing past this, well under the service's MAX_BODY_BYTES (8 MiB)."""
 ALONE = re.compile(r"^(\d+: )(?:file|instances)\[0\]: ")
 """The position the service names in an error (`422: file[0]: ...`), pointless for an image sent alone."""
+DROPS_BEFORE_HALVING = 2
+"""A batch whose connection keeps dropping is sent in halves: a service that refuses a request before reading
+all of it (past MAX_INSTANCES, MAX_BODY_BYTES) closes the connection, and the refusal may be lost with it."""
 MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
@@ -75,9 +78,12 @@ class Batch:
         files = [("file", (_file_name(entry.source), entry.upload, _media_type(entry.source))) for entry in self]
         return {"url": url, "files": files, "data": {name: str(value) for name, value in options.fields().items()}}
 
-    def split(self) -> list["Batch"]:
-        """One batch per image: how a refused batch is retried, so one broken file fails alone."""
-        return [Batch((entry,)) for entry in self.entries]
+    def split(self) -> tuple["Batch", "Batch"]:
+        """The two halves of a refused batch, each sent again: halving down to one image, a broken file
+        fails alone (in about 2 log2(n) requests rather than n), and a batch over one of the service's
+        limits (MAX_INSTANCES, MAX_REQUEST_PIXELS) is cut until it fits."""
+        middle = len(self.entries) // 2
+        return Batch(self.entries[:middle]), Batch(self.entries[middle:])
 
     def results(self, task: Task, reply: "Reply") -> list[tuple[int, Result]]:
         """Each image's result from the service's reply (or the reply's error for each)."""
@@ -194,12 +200,15 @@ def error_detail(response: httpx.Response) -> str:
 
 @dataclass
 class Attempts:
-    """The retries of one request: after each answer or dropped connection, the reply or a wait (seconds)."""
+    """The retries of one request of `images` images: after each answer or dropped connection, the reply or a
+    wait (seconds)."""
 
     policy: RetryPolicy
     url: str
     api_key: str | None
+    images: int
     count: int = 0
+    drops: int = 0
     started: float = field(default_factory=time.monotonic)
 
     def after_response(self, response: httpx.Response) -> Reply | float:
@@ -224,6 +233,9 @@ class Attempts:
     def after_error(self, error: httpx.TransportError) -> Reply | float:
         if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout):
             raise ServiceUnreachable(f"cannot reach the service at {self.url}: {error or type(error).__name__}")
+        self.drops += 1
+        if self.images > 1 and self.drops >= DROPS_BEFORE_HALVING:
+            return Reply(error=f"the connection dropped {self.drops} times ({type(error).__name__}: {error})")
         return self._wait(f"{type(error).__name__}: {error}", None)
 
     def _wait(self, reason: str, retry_after: float | None) -> float:

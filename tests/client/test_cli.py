@@ -180,3 +180,10 @@ def read_all(terminal: int) -> str:
         chunks.append(chunk)
     os.close(terminal)
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())  # without colours and cursor moves
+
+
+def test_batches_over_the_services_limit_are_halved_until_they_fit(scans: tuple[Path, dict[str, int]]) -> None:
+    folder, labels = scans
+    with service(MAX_INSTANCES="5") as url:
+        result = digits("multiclass", str(folder), "--url", url, "--batch-size", "32")
+    check_records([json.loads(line) for line in result.stdout.splitlines()], labels)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from digits.protocol import Batch, RetryPolicy, plan, retry_after_s
+from digits.protocol import Batch, Entry, RetryPolicy, plan, retry_after_s
 from digits.results import Failure
 
 
@@ -38,3 +38,9 @@ def test_backoff_honours_retry_after_and_is_capped(attempt: int) -> None:
     assert all(1.0 <= wait <= 5.0 for wait in waits)
     assert max(policy.delay(attempt, 3600.0) for _ in range(20)) == 5.0
     assert all(0 <= policy.delay(attempt, None) <= min(5.0, 0.25 * 2**attempt) for _ in range(200))
+
+
+def test_a_refused_batch_is_halved() -> None:
+    batch = Batch(tuple(Entry(n, f"{n}.png", upload=b"x") for n in range(5)))
+    halves = batch.split()
+    assert [[e.index for e in half] for half in halves] == [[0, 1], [2, 3, 4]]

@@ -20,6 +20,7 @@ from digits.output import FORMATS, Format, Writer
 from digits.protocol import DEFAULT_BATCH_SIZE
 from digits.results import Failure, Task
 
+PROG = "digits"
 USAGE_ERROR = 2
 SOME_FAILED = 1
 INTERRUPTED = 130
@@ -65,8 +66,8 @@ def parser() -> Parser:
     common.add_argument(
         "--batch-size", type=_bounded(int, 1, 256), default=DEFAULT_BATCH_SIZE, help="files per request"
     )
-    top = Parser(prog="digits", description="Classify scanned digits with the digit inference service.")
-    tasks = top.add_subparsers(dest="task", required=True, metavar="{multiclass,multilabel}")  # Parsers too
+    top = Parser(prog=PROG, description="Classify scanned digits with the digit inference service.")
+    tasks = top.add_subparsers(dest="task", required=True, metavar="{multiclass,multilabel}")  # of class Parser too
     multiclass = tasks.add_parser("multiclass", parents=[common], help="which digit each image shows")
     multiclass.add_argument("--top-k", type=_bounded(int, 1, 10), metavar="K", help="also list the K likeliest digits")
     multilabel = tasks.add_parser("multilabel", parents=[common], help="which digits each 56x56 picture holds")
@@ -110,7 +111,6 @@ async def classify(args: argparse.Namespace, files: list[Path], writer: Writer) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    prog = "digits"
     try:
         files = find_images(args.paths)
         with args.output.open("w", newline="") if args.output else nullcontext(sys.stdout) as stream:
@@ -118,13 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             writer = Writer(stream, output_format, args.task, with_top_k=getattr(args, "top_k", None) is not None)
             return asyncio.run(classify(args, files, writer))
     except (NoSuchPath, DigitsError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
     except BrokenPipeError:  # the reader left (`digits ... | head`): stop quietly, as other tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return CLOSED_PIPE
     except OSError as error:
-        print(f"{prog}: error: {args.output or 'stdout'}: {error.strerror or error}", file=sys.stderr)
+        print(f"{PROG}: error: {args.output or 'stdout'}: {error.strerror or error}", file=sys.stderr)
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return INTERRUPTED
     return USAGE_ERROR

@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 Task = Literal["multiclass", "multilabel"]
-TASKS: tuple[Task, ...] = ("multiclass", "multilabel")
 
 
 @dataclass(frozen=True)

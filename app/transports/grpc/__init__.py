@@ -1,0 +1,1 @@
+"""The Open Inference Protocol over gRPC (Triton's inference.GRPCInferenceService): server, servicer, codec, interceptors."""

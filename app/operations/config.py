@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     models_dir: Path = Field(DEFAULT_MODELS_DIR, description="Folder holding <name>/model.onnx + model.json")
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
+    grpc_port: int = Field(
+        8001, ge=0, le=65535, description="Port of the Open Inference Protocol over gRPC, on HOST; 0 turns gRPC off"
+    )
     workers: int = Field(1, ge=1, description="Uvicorn worker processes")
     max_instances: int = Field(
         256,

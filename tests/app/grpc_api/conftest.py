@@ -1,0 +1,56 @@
+"""A started service with gRPC on, and the clients that run in environments of their own (see the Makefile)."""
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import SHIPPED_MODELS, free_port, start_service, wait_until_ready
+
+MAX_BODY_BYTES = 1_000_000
+"""Small enough that a test can send a message over it (256 FP64 digits are 1.6 MB)."""
+
+
+@dataclass(frozen=True)
+class Service:
+    """A running `python -m app`: its REST base URL and its gRPC target (host:port)."""
+
+    url: str
+    target: str
+    process: subprocess.Popen
+
+
+def start_grpc_service(**env: str) -> Service:
+    port, grpc_port = free_port(), free_port()
+    env = {"LOG_LEVEL": "warning", "MAX_BODY_BYTES": str(MAX_BODY_BYTES), **env}
+    process = start_service(SHIPPED_MODELS, port, GRPC_PORT=str(grpc_port), **env)
+    service = Service(f"http://127.0.0.1:{port}", f"127.0.0.1:{grpc_port}", process)
+    wait_until_ready(process, service.url)
+    return service
+
+
+@pytest.fixture(scope="module")
+def grpc_service() -> Iterator[Service]:
+    """The service on the shipped models, gRPC on a free port, messages capped at MAX_BODY_BYTES."""
+    service = start_grpc_service()
+    try:
+        yield service
+    finally:
+        service.process.terminate()
+        service.process.wait(timeout=30)
+
+
+def run_client(python_env: str, script: Path, command: str, **arguments: Any) -> dict[str, Any]:
+    """Run a client script under the interpreter named by `python_env`; its JSON answer."""
+    result = subprocess.run(
+        [os.environ[python_env], str(script), command, json.dumps(arguments)],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answer: dict[str, Any] = json.loads(result.stdout)
+    return answer

@@ -3,7 +3,9 @@
 Started and stopped by the app's lifespan (app.main). With WORKERS > 1 every worker binds GRPC_PORT with
 SO_REUSEPORT and the kernel spreads new connections (not calls: a channel stays on the worker it reached)
 over them; with one worker the port is bound alone, so a port already in use stops start-up. On a stop signal
-the server refuses new calls at once and lets calls in flight finish for up to SHUTDOWN_TIMEOUT_S.
+the server refuses new calls at once (GOAWAY: clients reconnect elsewhere; grpc.health.v1 says NOT_SERVING)
+and lets the calls it has begun finish for up to SHUTDOWN_TIMEOUT_S; a call still arriving then is cancelled,
+as any gRPC server does.
 """
 
 import asyncio

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+import numpy as np
 import pytest
 
 from tests.app.conftest import SHIPPED_MODELS, free_port, start_service, wait_until_ready
@@ -54,3 +56,24 @@ def run_client(python_env: str, script: Path, command: str, **arguments: Any) ->
     assert result.returncode == 0, result.stderr
     answer: dict[str, Any] = json.loads(result.stdout)
     return answer
+
+
+def rest_v2(service: Service, model: str, pixels: np.ndarray, datatype: str) -> dict[str, np.ndarray]:
+    """The same request over REST V2 (JSON): every output, by name."""
+    body = {
+        "inputs": [
+            {"name": "pixels", "shape": list(pixels.shape), "datatype": datatype, "data": pixels.ravel().tolist()}
+        ]
+    }
+    response = httpx.post(f"{service.url}/v2/models/{model}/infer", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return {output["name"]: np.array(output["data"]).reshape(output["shape"]) for output in response.json()["outputs"]}
+
+
+def assert_same_outputs(grpc_outputs: dict[str, list], rest_outputs: dict[str, np.ndarray]) -> None:
+    for name, values in grpc_outputs.items():
+        expected = rest_outputs[name]
+        if expected.dtype.kind == "f":
+            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
+        else:
+            np.testing.assert_array_equal(values, expected, err_msg=name)

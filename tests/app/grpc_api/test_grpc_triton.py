@@ -8,11 +8,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 
-from tests.app.grpc_api.conftest import Service, run_client, start_grpc_service
+from tests.app.grpc_api.conftest import Service, assert_same_outputs, rest_v2, run_client, start_grpc_service
 
 CLIENT = Path(__file__).with_name("triton_client.py")
 MULTICLASS, MULTILABEL = "mnist-multiclass", "mnist-multilabel"
@@ -32,27 +31,6 @@ def saved(tmp_path: Path, pixels: np.ndarray) -> str:
     path = tmp_path / "pixels.npy"
     np.save(path, pixels)
     return str(path)
-
-
-def rest_v2(service: Service, model: str, pixels: np.ndarray, datatype: str) -> dict[str, np.ndarray]:
-    """The same request over REST V2 (JSON): every output, by name."""
-    body = {
-        "inputs": [
-            {"name": "pixels", "shape": list(pixels.shape), "datatype": datatype, "data": pixels.ravel().tolist()}
-        ]
-    }
-    response = httpx.post(f"{service.url}/v2/models/{model}/infer", json=body, timeout=30)
-    assert response.status_code == 200, response.text
-    return {output["name"]: np.array(output["data"]).reshape(output["shape"]) for output in response.json()["outputs"]}
-
-
-def assert_same_outputs(grpc_outputs: dict[str, list], rest_outputs: dict[str, np.ndarray]) -> None:
-    for name, values in grpc_outputs.items():
-        expected = rest_outputs[name]
-        if expected.dtype.kind == "f":
-            np.testing.assert_allclose(values, expected, rtol=1e-6, atol=1e-7, err_msg=name)
-        else:
-            np.testing.assert_array_equal(values, expected, err_msg=name)
 
 
 def test_health_metadata_and_config(grpc_service: Service) -> None:

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.batching import BatchingPolicy
@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="A key callers must send as `Authorization: Bearer <key>`")
     api_keys_file: Path | None = Field(None, description="A file of such keys, one per line; re-read on reload")
     admin_key: SecretStr | None = Field(None, description="The key for /admin/*; unset: /admin is disabled")
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> "Settings":
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ValueError(f"GRPC_PORT and PORT are both {self.port}: give gRPC a port of its own, or 0 (off)")
+        return self
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

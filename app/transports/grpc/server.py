@@ -10,6 +10,7 @@ as any gRPC server does.
 
 import asyncio
 import logging
+import socket
 
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
@@ -25,6 +26,16 @@ logger = logging.getLogger(__name__)
 def listen_address(host: str, port: int) -> str:
     """host:port, with an IPv6 host in brackets."""
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def check_port_free(host: str, port: int, shared: bool) -> None:
+    """Raise OSError when GRPC_PORT cannot be bound (e.g. taken), before the server tries it: gRPC's own
+    failure comes mid-start-up, as a traceback. `shared`: bind as the workers do, with SO_REUSEPORT."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(shared))
+        probe.bind(address)
 
 
 class GrpcServer:

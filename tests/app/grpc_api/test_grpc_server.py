@@ -5,6 +5,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 
 import grpc
 import httpx
@@ -14,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from app.transports.grpc.generated import grpc_service_pb2 as pb
 from app.transports.grpc.generated.grpc_service_pb2_grpc import GRPCInferenceServiceStub
+from tests.app.conftest import SHIPPED_MODELS, free_port, start_service
 from tests.app.grpc_api.conftest import Service, start_grpc_service
 
 GENERATED_ID = re.compile(r"[0-9a-f]{32}")
@@ -102,3 +104,46 @@ def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(workers: str, 
         if service.process.poll() is None:
             service.process.kill()
             service.process.wait()
+
+
+def test_a_taken_grpc_port_or_the_rest_port_stops_start_up_with_one_clear_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = start_service(SHIPPED_MODELS, free_port(), GRPC_PORT=str(port))
+        _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert stderr.strip().splitlines() == [
+        f"error: cannot start: GRPC_PORT {port} on 127.0.0.1: [Errno 98] Address already in use"
+    ]
+    same = free_port()
+    process = start_service(SHIPPED_MODELS, same, GRPC_PORT=str(same))
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert stderr.strip().splitlines() == [
+        f"error: invalid setting: Value error, GRPC_PORT and PORT are both {same}: "
+        "give gRPC a port of its own, or 0 (off)"
+    ]
+
+
+async def _many_large_calls(target: str, images: np.ndarray) -> list[grpc.aio.AioRpcError | None]:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = GRPCInferenceServiceStub(channel)
+        answers = await asyncio.gather(
+            *(stub.ModelInfer(infer_request(images)) for _ in range(24)), return_exceptions=True
+        )
+    return [answer if isinstance(answer, grpc.aio.AioRpcError) else None for answer in answers]
+
+
+def test_calls_past_max_concurrency_are_unavailable_with_a_retry_hint(test_digits: tuple) -> None:
+    service = start_grpc_service(MAX_CONCURRENCY="2")
+    try:
+        refusals = [error for error in asyncio.run(_many_large_calls(service.target, test_digits[0][:256])) if error]
+        assert refusals, "24 concurrent calls of 256 images never found 2 in progress"
+        assert {error.code() for error in refusals} == {grpc.StatusCode.UNAVAILABLE}
+        assert "MAX_CONCURRENCY" in refusals[0].details()
+        assert dict(refusals[0].trailing_metadata())["retry-after"] == "1"
+    finally:
+        service.process.terminate()
+        service.process.wait(timeout=30)

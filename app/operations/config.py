@@ -73,7 +73,10 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Time a client has to send a request's complete headers and body (else 408 and close)"
     )
     max_concurrency: int = Field(
-        256, ge=1, description="Most requests one worker serves at once; more get 503 (health and metrics exempt)"
+        256,
+        ge=1,
+        description="Most requests one worker serves at once, REST and gRPC each; more get 503 or UNAVAILABLE "
+        "(health and metrics exempt)",
     )
     ort_threads: int | None = Field(
         None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"

@@ -4,15 +4,13 @@ A transport decodes its request into checked pixels and output names (with app.c
 these, and encodes what they return. Errors are the ServiceError family; each transport maps their status.
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from app.core.errors import ModelNotFound, ModelNotReady, ShuttingDown, quote
-from app.core.oip import OUTPUT_DATATYPES, compute_outputs, input_tensor, output_tensors
+from app.core.oip import OutputTensor, compute_outputs, input_tensor, output_tensors, select_outputs
 from app.core.registry import Model, ModelRegistry
-from app.core.tasks import TensorSpec
 
 SERVER_NAME = "digit-inference-service"
 PLATFORM = "onnxruntime_onnx"
@@ -51,19 +49,6 @@ def model_metadata(model: Model) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class OutputTensor:
-    """One answer tensor: its metadata and its values, contiguous in the protocol's datatype."""
-
-    spec: TensorSpec
-    values: np.ndarray
-
-
 async def infer(model: Model, pixels: np.ndarray, outputs: list[str]) -> list[OutputTensor]:
     """Run the model on checked float32 pixels [N, H, W]; the named outputs (all when none), in that order."""
-    tensors = compute_outputs(model.spec, await model.infer(pixels))
-    specs = {tensor.name: tensor for tensor in output_tensors(model.spec)}
-    return [
-        OutputTensor(specs[name], np.ascontiguousarray(tensors[name], dtype=OUTPUT_DATATYPES[specs[name].datatype]))
-        for name in outputs or specs
-    ]
+    return select_outputs(model.spec, compute_outputs(model.spec, await model.infer(pixels)), outputs)

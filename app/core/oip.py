@@ -209,17 +209,33 @@ def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray
     return {"logits": logits, "probabilities": probabilities, **spec.task.answers(probabilities, logits)}
 
 
+@dataclass(frozen=True)
+class OutputTensor:
+    """One answer tensor: its metadata and its values, contiguous in the protocol's datatype."""
+
+    spec: TensorSpec
+    values: np.ndarray
+
+
+def select_outputs(spec: ModelSpec, tensors: dict[str, np.ndarray], names: list[str]) -> list[OutputTensor]:
+    """The named outputs (all when none are named), in that order, each in its datatype."""
+    specs = {tensor.name: tensor for tensor in output_tensors(spec)}
+    return [
+        OutputTensor(specs[name], np.ascontiguousarray(tensors[name], dtype=OUTPUT_DATATYPES[specs[name].datatype]))
+        for name in names or specs
+    ]
+
+
 def encode_infer_response(
-    spec: ModelSpec, request: InferRequest, tensors: dict[str, np.ndarray]
+    spec: ModelSpec, request: InferRequest, tensors: list[OutputTensor]
 ) -> tuple[bytes, int | None]:
-    """The response body, and the JSON header length when binary outputs follow it."""
-    datatypes = {tensor.name: tensor.datatype for tensor in output_tensors(spec)}
+    """The response body (the outputs of select_outputs, in the request's order), and the JSON header length when
+    binary outputs follow it."""
     outputs: list[dict[str, Any]] = []
     chunks: list[bytes] = []
-    for requested in request.outputs:
-        datatype = datatypes[requested.name]
-        values = np.ascontiguousarray(tensors[requested.name], dtype=OUTPUT_DATATYPES[datatype])
-        entry: dict[str, Any] = {"name": requested.name, "datatype": datatype, "shape": list(values.shape)}
+    for requested, tensor in zip(request.outputs, tensors, strict=True):
+        values = tensor.values
+        entry: dict[str, Any] = {"name": requested.name, "datatype": tensor.spec.datatype, "shape": list(values.shape)}
         if requested.binary:
             chunk = values.tobytes()
             entry["parameters"] = {"binary_data_size": len(chunk)}

@@ -14,9 +14,9 @@ import numpy as np
 from grpc_health.v1 import health_pb2
 
 from app.core.budgets import RequestBudget
-from app.core.dataplane import PLATFORM, OutputTensor
+from app.core.dataplane import PLATFORM
 from app.core.errors import InvalidInput, quote
-from app.core.oip import check_input, check_output_names, input_tensor, output_tensors
+from app.core.oip import OutputTensor, check_input, check_output_names, input_tensor, output_tensors
 from app.core.registry import ModelSpec
 from app.core.tasks import TensorSpec
 from app.transports.grpc.generated import grpc_service_pb2 as pb

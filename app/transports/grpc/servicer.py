@@ -5,8 +5,9 @@ import numpy as np
 
 from app import __version__
 from app.core.budgets import RequestBudget
-from app.core.dataplane import SERVER_NAME, OutputTensor, find_model, infer, is_ready, model_metadata
+from app.core.dataplane import SERVER_NAME, find_model, infer, is_ready, model_metadata
 from app.core.offload import INLINE_BODY_BYTES
+from app.core.oip import OutputTensor
 from app.core.registry import Model
 from app.operations.services import Services
 from app.transports.grpc import codec

@@ -14,12 +14,12 @@ from starlette.responses import Response
 from app import __version__
 from app.core.budgets import RequestBudget
 from app.core.dataplane import SERVER_NAME, check_ready, find_model
+from app.core.dataplane import infer as infer_outputs
 from app.core.dataplane import model_metadata as describe_model
 from app.core.errors import InvalidInput, PayloadTooLarge, quote
 from app.core.offload import is_heavy_body
 from app.core.oip import (
     InferRequest,
-    compute_outputs,
     encode_infer_response,
     parse_infer_request,
 )
@@ -150,8 +150,8 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     infer_request = await run_work(services.pool, request, budget, parse, heavy=heavy)
     services.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
     note_model(request, model.spec, len(infer_request.pixels))
-    logits = await model.infer(infer_request.pixels)
-    content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
+    outputs = await infer_outputs(model, infer_request.pixels, [output.name for output in infer_request.outputs])
+    content, json_length = encode_infer_response(model.spec, infer_request, outputs)
     if json_length is None:
         return Response(content, media_type="application/json")
     return Response(

@@ -118,8 +118,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             code = grpc.StatusCode.OK
             await context.send_initial_metadata(((REQUEST_ID, request_id),))
             try:
-                if not public:
-                    self._admit(metadata)
+                if public:
+                    return await behaviour(request, context)
+                self._admit(metadata)
                 self.active += 1
                 try:
                     return await behaviour(request, context)

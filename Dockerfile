@@ -29,11 +29,13 @@ COPY models ./models
 ENV MODELS_DIR=/srv/models \
     HOST=0.0.0.0 \
     PORT=8000 \
+    GRPC_PORT=8001 \
     LOG_FORMAT=json \
     SHUTDOWN_TIMEOUT_S=20
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 10001:10001
-EXPOSE 8000
+# REST (and the Open Inference Protocol's REST binding) on 8000, its gRPC binding on 8001 (GRPC_PORT=0: off).
+EXPOSE 8000 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
 # SIGTERM drains: readiness 503, new connections refused, requests in flight get SHUTDOWN_TIMEOUT_S.

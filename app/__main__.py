@@ -12,6 +12,7 @@ from app.main import create_app
 from app.operations.auth import KeyFileError
 from app.operations.config import Settings, deprecation_warnings
 from app.operations.logs import logging_config
+from app.transports.grpc.server import check_port_free
 from app.transports.http.deps import services_of
 from app.transports.http.server import serve_one, serve_workers
 
@@ -21,9 +22,17 @@ def main() -> int:
     try:
         settings = Settings()
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])).upper()}: {e['msg']}" if e["loc"] else e["msg"] for e in error.errors()
+        )
         print(f"error: invalid setting: {problems}", file=sys.stderr)
         return 2
+    if settings.grpc_port:
+        try:
+            check_port_free(settings.host, settings.grpc_port, shared=settings.workers > 1)
+        except OSError as error:
+            print(f"error: cannot start: GRPC_PORT {settings.grpc_port} on {settings.host}: {error}", file=sys.stderr)
+            return 2
     logging.config.dictConfig(logging_config(settings))
     for warning in deprecation_warnings(os.environ):
         logging.getLogger("app").warning(warning)

@@ -17,6 +17,7 @@ from app.operations.lifecycle import install_signal_handlers
 from app.operations.metrics import Metrics
 from app.operations.reload import Reloader
 from app.operations.services import Services
+from app.transports.grpc.server import GrpcServer
 from app.transports.http.deps import install_services, services_of
 from app.transports.http.errors import install_error_handlers
 from app.transports.http.http_protocol import LifespanState
@@ -54,15 +55,20 @@ class ServiceApp(FastAPI):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
-    """Load and verify every model before serving (unless `python -m app` already did); handle signals; hand
-    uvicorn's protocol its settings."""
+    """Load and verify every model before serving (unless `python -m app` already did); start gRPC (GRPC_PORT, 0:
+    off) beside REST; handle signals (a stop signal stops gRPC taking calls); hand uvicorn's protocol its settings."""
     services = services_of(app)
     if not services.registry.ready:
         services.registry.load()
-    install_signal_handlers(services)
+    grpc_server = GrpcServer(services) if services.settings.grpc_port else None
+    if grpc_server is not None:
+        await grpc_server.start()
+    install_signal_handlers(services, grpc_server.drain if grpc_server is not None else None)
     services.metrics.workers_ready.set(1)
     yield {"read_timeout_s": services.settings.read_timeout_s}
     services.metrics.worker_stopped()
+    if grpc_server is not None:
+        await grpc_server.stop()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,7 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
-    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys)))
+    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), keys))
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
     for router in (models.router, health.router, v2.router, admin.router):

@@ -5,7 +5,9 @@ servers taking turns on each scenario over several rounds (medians are reported)
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
 inference. A second part runs the service with adaptive batching on and off. A third runs it
-with 1 and with 2 workers, each on both cores and sharing them with wrk. Prints Markdown tables
+with 1 and with 2 workers, each on both cores and sharing them with wrk. A fourth sends the same
+images to one service over REST V2 (JSON, and binary tensors) with wrk and over gRPC with
+bench.grpc_load, taking turns likewise. Prints Markdown tables
 and the target ratios; writes bench/results/latest.json. With --baseline, the service of another
 checkout (e.g. `git worktree add ../before main`) takes its turns beside them, for a before/after
 in one run.
@@ -32,7 +34,12 @@ from bench.onnx_latency import latencies_us
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
 MODEL_NAMES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
-LUA = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = io.open("{body}"):read("*a")\n'
+LUA = (
+    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{content_type}"\n{headers}'
+    'wrk.body = io.open("{body}", "rb"):read("*a")\n'
+)
+V2_BINARY_HEADER = "inference-header-content-length"
+PROTOCOLS = ("REST V2 JSON", "REST V2 binary", "gRPC")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 WRK_PATTERNS = {
     "requests": r"^Requests/sec:\s+([\d.]+)",
@@ -141,9 +148,15 @@ def parse_duration_ms(text: str) -> float:
 
 
 def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> tuple[float, float, float, int]:
-    """requests/s, p50 ms, p99 ms and error count of one wrk run."""
+    """requests/s, p50 ms, p99 ms and error count of one wrk run (a .bin body is V2 binary: its header's length
+    is in the .length file beside it)."""
     script = body.with_suffix(".lua")
-    script.write_text(LUA.format(body=body))
+    if body.suffix == ".bin":
+        length = body.with_suffix(".length").read_text()
+        headers = f'wrk.headers["{V2_BINARY_HEADER}"] = "{length}"\n'
+        script.write_text(LUA.format(content_type="application/octet-stream", headers=headers, body=body))
+    else:
+        script.write_text(LUA.format(content_type="application/json", headers="", body=body))
     command = [
         "taskset",
         "-c",
@@ -169,6 +182,84 @@ def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> 
     if found["socket_errors"]:
         errors += sum(map(int, found["socket_errors"].groups()))
     return requests_per_s, p50, p99, errors
+
+
+def v2_bodies(folder: Path, sizes: list[int]) -> dict[tuple[str, int], Path]:
+    """The same MNIST images as REST V2 JSON bodies, V2 binary bodies (binary outputs too) and .npy files for
+    bench.grpc_load, by (protocol, images): multiclass only."""
+    from training.data import load_mnist
+
+    digits = load_mnist().x_test
+    files = {}
+    for size in sizes:
+        pixels = digits[:size]
+        tensor = {"name": "pixels", "shape": list(pixels.shape), "datatype": "UINT8"}
+        files["REST V2 JSON", size] = folder / f"v2-{size}.json"
+        files["REST V2 JSON", size].write_text(json.dumps({"inputs": [{**tensor, "data": pixels.ravel().tolist()}]}))
+        header = json.dumps(
+            {
+                "inputs": [{**tensor, "parameters": {"binary_data_size": pixels.nbytes}}],
+                "parameters": {"binary_data_output": True},
+            }
+        ).encode()
+        files["REST V2 binary", size] = folder / f"v2-{size}.bin"
+        files["REST V2 binary", size].write_bytes(header + pixels.tobytes())
+        files["REST V2 binary", size].with_suffix(".length").write_text(str(len(header)))
+        files["gRPC", size] = folder / f"grpc-{size}.npy"
+        np.save(files["gRPC", size], pixels)
+    return files
+
+
+def run_grpc_load(
+    target: str, pixels: Path, concurrency: int, seconds: int, core: str
+) -> tuple[float, float, float, int]:
+    """requests/s, p50 ms, p99 ms and error count of one bench.grpc_load run."""
+    command = ["taskset", "-c", core, sys.executable, "-m", "bench.grpc_load", target, MODEL_NAMES["multiclass"]]
+    output = subprocess.run(
+        [*command, str(pixels), str(concurrency), str(seconds)], capture_output=True, text=True, check=True
+    ).stdout
+    result = json.loads(output)
+    return result["requests_per_s"], result["p50_ms"], result["p99_ms"], result["errors"]
+
+
+def measure_protocols(
+    files: dict[tuple[str, int], Path], sizes: list[int], args: argparse.Namespace
+) -> list[LoadResult]:
+    """One service (one worker, pinned like the others) over REST V2 JSON, REST V2 binary and gRPC, taking turns
+    on each (images, concurrent calls) scenario for several rounds; medians."""
+    port, grpc_port = free_port(), free_port()
+    server = Server("service", "service", (("GRPC_PORT", str(grpc_port)),))
+    process = start_server(server, port, args.server_core, args.models)
+    url, target = f"http://127.0.0.1:{port}/v2/models/{MODEL_NAMES['multiclass']}/infer", f"127.0.0.1:{grpc_port}"
+
+    def run(protocol: str, size: int, connections: int, seconds: int) -> tuple[float, float, float, int]:
+        if protocol == "gRPC":
+            return run_grpc_load(target, files[protocol, size], connections, seconds, args.load_core)
+        return run_wrk(url, files[protocol, size], connections, seconds, args.load_core)
+
+    results = []
+    try:
+        for size in sizes:
+            for connections in (1, 16):
+                for protocol in PROTOCOLS:  # warm-up
+                    run(protocol, size, 16, 1)
+                rounds = {protocol: [run(protocol, size, connections, args.seconds)] for protocol in PROTOCOLS}
+                for _ in range(args.rounds - 1):
+                    for protocol in PROTOCOLS:
+                        rounds[protocol].append(run(protocol, size, connections, args.seconds))
+                for protocol, runs in rounds.items():
+                    rps, p50, p99 = (float(np.median([one[i] for one in runs])) for i in range(3))
+                    errors = sum(one[3] for one in runs)
+                    results.append(
+                        LoadResult(protocol, "multiclass", size, connections, rps, rps * size, p50, p99, errors)
+                    )
+                    print(
+                        f"{protocol:14} {size:3} img  c={connections:2}  {rps:9.1f} req/s  p50 {p50:.3f} ms", flush=True
+                    )
+        return results
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def rss_mb(pid: int) -> float:
@@ -244,8 +335,8 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers"], default="all")
-    parser.add_argument("--images", default="1,64", help="images per request in the yardsticks and workers parts")
+    parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers", "grpc"], default="all")
+    parser.add_argument("--images", default="1,64", help="images per request in the yardsticks, workers and grpc parts")
     parser.add_argument(
         "--baseline", type=Path, help="another checkout whose service also runs in the yardsticks part (before/after)"
     )
@@ -277,6 +368,10 @@ def main() -> int:
             results = measure(WORKERS_SERVERS, workers_plan, bodies, shared)[0]
             report_workers(results)
             output["workers"] = [asdict(r) for r in results]
+        if args.part in ("all", "grpc"):
+            results = measure_protocols(v2_bodies(Path(scratch), sizes), sizes, args)
+            report_protocols(results)
+            output["grpc"] = [asdict(r) for r in results]
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(output, indent=2))
@@ -365,6 +460,20 @@ def report_workers(results: list[LoadResult]) -> None:
             f"{task} {images} img/request: 2 workers {two.requests_per_s / one.requests_per_s:.2f}x requests/s "
             f"of 1 worker, p99 {one.p99_ms:.3f} -> {two.p99_ms:.3f} ms"
         )
+
+
+def report_protocols(results: list[LoadResult]) -> None:
+    """The table, then gRPC against REST V2 JSON: the issue's targets."""
+    print_table(results)
+    pick = {(r.server, r.images, r.connections): r for r in results}
+    for images, connections in sorted({(r.images, r.connections) for r in results}):
+        grpc, json_ = pick["gRPC", images, connections], pick["REST V2 JSON", images, connections]
+        binary = pick["REST V2 binary", images, connections]
+        print(
+            f"{images} img c={connections}: gRPC {grpc.images_per_s / json_.images_per_s:.2f}x REST V2 JSON's "
+            f"images/s, {grpc.images_per_s / binary.images_per_s:.2f}x REST V2 binary's"
+        )
+    print("targets: gRPC 1 img c=16 >= 1.00x REST V2 JSON's requests/s; gRPC 64 img >= 1.5x REST V2 JSON's images/s")
 
 
 if __name__ == "__main__":

@@ -96,6 +96,63 @@ def _input_pixels(
     if not isinstance(tensor, dict):
         raise InvalidInput("inputs[0] must be an object")
     name, shape, datatype = tensor.get("name"), tensor.get("shape"), tensor.get("datatype")
+    checked = check_input(name, datatype, shape, spec, budget)
+    where = checked.where
+    binary_size = _parameters(tensor, where).get("binary_data_size")
+    if binary_size is not None:
+        if "data" in tensor:
+            raise InvalidInput(f"{where}: has both data and binary_data_size")
+        if type(binary_size) is not int or binary_size != checked.nbytes:
+            raise InvalidInput(f"{where}: binary_data_size must be {checked.nbytes} for {datatype} {shape}")
+        if binary_size > len(binary):
+            raise InvalidInput(f"{where}: binary_data_size {binary_size} but only {len(binary)} binary bytes follow")
+        return checked.pixels(np.frombuffer(binary, dtype=checked.dtype, count=checked.count), spec), binary_size
+    data = tensor.get("data")
+    if check_booleans:
+        reject_booleans(data, f"{where}.data")
+    try:
+        values = np.asarray(data)
+    except ValueError:
+        raise InvalidInput(f"{where}: data is ragged") from None
+    return checked.typed_pixels(values, spec), 0
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """An input tensor whose name, datatype and shape passed check_input; its values are checked next."""
+
+    where: str
+    """How errors name it."""
+    datatype: str
+    shape: list[int]
+    count: int
+    """How many values its shape holds."""
+
+    @property
+    def dtype(self) -> np.dtype:
+        return INPUT_DATATYPES[self.datatype]
+
+    @property
+    def nbytes(self) -> int:
+        """Its size as raw little-endian bytes."""
+        return self.count * self.dtype.itemsize
+
+    def typed_pixels(self, values: np.ndarray, spec: ModelSpec) -> np.ndarray:
+        """Typed values (JSON `data`, gRPC `contents`) as float32 [N, H, W]."""
+        if self.dtype.kind in "iu" and values.dtype.kind not in "iu":
+            raise InvalidInput(f"{self.where}: {self.datatype} data must be whole numbers")
+        return self.pixels(values, spec)
+
+    def pixels(self, values: np.ndarray, spec: ModelSpec) -> np.ndarray:
+        """The values as float32 [N, H, W]: as many as the shape says, each a pixel (0..255)."""
+        if values.size != self.count:
+            raise InvalidInput(f"{self.where}: data must hold {self.count} numbers for shape {self.shape}")
+        check_pixels(values, self.where)
+        return values.reshape(self.shape[0], *spec.image_shape).astype(np.float32)
+
+
+def check_input(name: Any, datatype: Any, shape: Any, spec: ModelSpec, budget: RequestBudget) -> CheckedInput:
+    """Check an input tensor's name, datatype and shape, whatever the transport."""
     if name != spec.input_name:
         raise InvalidInput(f"unknown input {quote(name)}: this model's input is {spec.input_name!r}")
     where = f"input {name!r}"
@@ -114,48 +171,17 @@ def _input_pixels(
             f"{where}: shape must be [N, {height}, {width}] or [N, {height * width}], got {quote(shape)}"
         )
     budget.admit_instances(shape[0], where)
-    dtype = INPUT_DATATYPES[datatype]
-    count = shape[0] * height * width
-    binary_size = _parameters(tensor, where).get("binary_data_size")
-    if binary_size is not None:
-        if "data" in tensor:
-            raise InvalidInput(f"{where}: has both data and binary_data_size")
-        if type(binary_size) is not int or binary_size != count * dtype.itemsize:
-            raise InvalidInput(f"{where}: binary_data_size must be {count * dtype.itemsize} for {datatype} {shape}")
-        if binary_size > len(binary):
-            raise InvalidInput(f"{where}: binary_data_size {binary_size} but only {len(binary)} binary bytes follow")
-        values = np.frombuffer(binary, dtype=dtype, count=count)
-        used = binary_size
-    else:
-        data = tensor.get("data")
-        if check_booleans:
-            reject_booleans(data, f"{where}.data")
-        try:
-            values = np.asarray(data)
-        except ValueError:
-            raise InvalidInput(f"{where}: data is ragged") from None
-        if dtype.kind in "iu" and values.dtype.kind not in "iu":
-            raise InvalidInput(f"{where}: {datatype} data must be whole numbers")
-        if values.size != count:
-            raise InvalidInput(f"{where}: data must hold {count} numbers for shape {shape}")
-        used = 0
-    check_pixels(values, where)
-    return values.reshape(shape[0], height, width).astype(np.float32), used
+    return CheckedInput(where, datatype, shape, shape[0] * height * width)
 
 
 def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> list[RequestedOutput]:
-    available = [tensor.name for tensor in output_tensors(spec)]
     if outputs is None:
-        return [RequestedOutput(name, default_binary) for name in available]
+        return [RequestedOutput(tensor.name, default_binary) for tensor in output_tensors(spec)]
     if not isinstance(outputs, list) or not outputs:
         raise InvalidInput("outputs must be a non-empty list when given")
+    names = check_output_names([entry.get("name") if isinstance(entry, dict) else None for entry in outputs], spec)
     requested: list[RequestedOutput] = []
-    for entry in outputs:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if name not in available:
-            raise InvalidInput(f"unknown output {quote(name)}: this model has {', '.join(available)}")
-        if any(output.name == name for output in requested):
-            raise InvalidInput(f"output {name!r} is named twice")
+    for name, entry in zip(names, outputs, strict=True):
         parameters = _parameters(entry, f"output {name!r}")
         if "classification" in parameters:
             raise InvalidInput(f"output {name!r}: the classification extension is not supported; ask for 'label'")
@@ -166,23 +192,50 @@ def _requested_outputs(outputs: Any, spec: ModelSpec, default_binary: bool) -> l
     return requested
 
 
+def check_output_names(names: list[Any], spec: ModelSpec) -> list[str]:
+    """Requested output names (any transport), each one of the model's and named once."""
+    available = [tensor.name for tensor in output_tensors(spec)]
+    for index, name in enumerate(names):
+        if name not in available:
+            raise InvalidInput(f"unknown output {quote(name)}: this model has {', '.join(available)}")
+        if name in names[:index]:
+            raise InvalidInput(f"output {name!r} is named twice")
+    return names
+
+
 def compute_outputs(spec: ModelSpec, logits: np.ndarray) -> dict[str, np.ndarray]:
     """Every output tensor from the logits, with the same activation as /predict."""
     probabilities = spec.task.probabilities(logits)
     return {"logits": logits, "probabilities": probabilities, **spec.task.answers(probabilities, logits)}
 
 
+@dataclass(frozen=True)
+class OutputTensor:
+    """One answer tensor: its metadata and its values, contiguous in the protocol's datatype."""
+
+    spec: TensorSpec
+    values: np.ndarray
+
+
+def select_outputs(spec: ModelSpec, tensors: dict[str, np.ndarray], names: list[str]) -> list[OutputTensor]:
+    """The named outputs (all when none are named), in that order, each in its datatype."""
+    specs = {tensor.name: tensor for tensor in output_tensors(spec)}
+    return [
+        OutputTensor(specs[name], np.ascontiguousarray(tensors[name], dtype=OUTPUT_DATATYPES[specs[name].datatype]))
+        for name in names or specs
+    ]
+
+
 def encode_infer_response(
-    spec: ModelSpec, request: InferRequest, tensors: dict[str, np.ndarray]
+    spec: ModelSpec, request: InferRequest, tensors: list[OutputTensor]
 ) -> tuple[bytes, int | None]:
-    """The response body, and the JSON header length when binary outputs follow it."""
-    datatypes = {tensor.name: tensor.datatype for tensor in output_tensors(spec)}
+    """The response body (the outputs of select_outputs, in the request's order), and the JSON header length when
+    binary outputs follow it."""
     outputs: list[dict[str, Any]] = []
     chunks: list[bytes] = []
-    for requested in request.outputs:
-        datatype = datatypes[requested.name]
-        values = np.ascontiguousarray(tensors[requested.name], dtype=OUTPUT_DATATYPES[datatype])
-        entry: dict[str, Any] = {"name": requested.name, "datatype": datatype, "shape": list(values.shape)}
+    for requested, tensor in zip(request.outputs, tensors, strict=True):
+        values = tensor.values
+        entry: dict[str, Any] = {"name": requested.name, "datatype": tensor.spec.datatype, "shape": list(values.shape)}
         if requested.binary:
             chunk = values.tobytes()
             entry["parameters"] = {"binary_data_size": len(chunk)}

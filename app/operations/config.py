@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.batching import BatchingPolicy
@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     models_dir: Path = Field(DEFAULT_MODELS_DIR, description="Folder holding <name>/model.onnx + model.json")
     host: str = Field("127.0.0.1", description="Address to listen on")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on")
+    grpc_port: int = Field(
+        8001, ge=0, le=65535, description="Port of the Open Inference Protocol over gRPC, on HOST; 0 turns gRPC off"
+    )
     workers: int = Field(1, ge=1, description="Uvicorn worker processes")
     max_instances: int = Field(
         256,
@@ -71,7 +74,10 @@ class Settings(BaseSettings):
         30.0, gt=0, description="Time a client has to send a request's complete headers and body (else 408 and close)"
     )
     max_concurrency: int = Field(
-        256, ge=1, description="Most requests one worker serves at once; more get 503 (health and metrics exempt)"
+        256,
+        ge=1,
+        description="Most requests one worker serves at once, REST and gRPC each; more get 503 or UNAVAILABLE "
+        "(health and metrics exempt)",
     )
     ort_threads: int | None = Field(
         None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"
@@ -104,6 +110,12 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = Field(None, description="A key callers must send as `Authorization: Bearer <key>`")
     api_keys_file: Path | None = Field(None, description="A file of such keys, one per line; re-read on reload")
     admin_key: SecretStr | None = Field(None, description="The key for /admin/*; unset: /admin is disabled")
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> "Settings":
+        if self.grpc_port and self.grpc_port == self.port:
+            raise ValueError(f"GRPC_PORT and PORT are both {self.port}: give gRPC a port of its own, or 0 (off)")
+        return self
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

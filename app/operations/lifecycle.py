@@ -13,17 +13,10 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from app.core.errors import ShuttingDown
 from app.operations.reload import Reloader
 from app.operations.services import Services
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def check_not_draining(services: Services) -> None:
-    """Raise ShuttingDown once the process is stopping (readiness answers 503 from then on)."""
-    if services.draining:
-        raise ShuttingDown("shutting down: finishing requests in flight")
 
 
 def reload_other_workers(services: Services) -> None:
@@ -34,14 +27,15 @@ def reload_other_workers(services: Services) -> None:
         os.kill(os.getppid(), signal.SIGHUP)
 
 
-def install_signal_handlers(services: Services) -> None:
-    """Chain a drain mark before uvicorn's SIGTERM/SIGINT handlers; reload on SIGHUP (main thread only)."""
+def install_signal_handlers(services: Services, on_drain: Callable[[], object] | None = None) -> None:
+    """Chain a drain mark (and `on_drain`, run on the event loop: the gRPC server stops taking calls) before
+    uvicorn's SIGTERM/SIGINT handlers; reload on SIGHUP (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         return  # an in-process test client: no signals to handle
-    for sig in DRAIN_SIGNALS:
-        signal.signal(sig, _draining_then(services, signal.getsignal(sig)))
     reloader: Reloader = services.reloader
     loop = asyncio.get_running_loop()
+    for sig in DRAIN_SIGNALS:
+        signal.signal(sig, _draining_then(services, signal.getsignal(sig), loop, on_drain))
     reloads: set[asyncio.Task[object]] = set()
 
     def reload_on_hangup() -> None:
@@ -55,8 +49,12 @@ def install_signal_handlers(services: Services) -> None:
     loop.add_signal_handler(signal.SIGHUP, reload_on_hangup)
 
 
-def _draining_then(services: Services, previous: object) -> Callable[[int, FrameType | None], None]:
+def _draining_then(
+    services: Services, previous: object, loop: asyncio.AbstractEventLoop, on_drain: Callable[[], object] | None
+) -> Callable[[int, FrameType | None], None]:
     def handler(sig: int, frame: FrameType | None) -> None:
+        if not services.draining and on_drain is not None:
+            loop.call_soon_threadsafe(on_drain)
         services.draining = True
         if callable(previous):
             previous(sig, frame)

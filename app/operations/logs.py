@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +13,25 @@ from app.operations.config import Settings
 CONTROL_ESCAPES = {code: ascii(chr(code))[1:-1] for code in (*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029)}
 FIELDS_ATTRIBUTE = "fields"
 """Loggers pass structured fields as `extra={"fields": {...}}`; JSON lines carry them as keys."""
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+
+def request_id_of(sent: str | None) -> str:
+    """The caller's request id (X-Request-ID) when it is sane (1-128 of A-Z a-z 0-9 . _ : / + = -), else a new one."""
+    if sent is not None and SANE_REQUEST_ID.fullmatch(sent):
+        return sent
+    return os.urandom(16).hex()
+
+
+def access_message(fields: dict[str, Any]) -> str:
+    """The access line as text: `client "METHOD path" status duration id=... [model=name:version instances=N]`."""
+    message = (
+        f'{fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]} '
+        f"{fields['duration_ms']:.2f} ms id={fields['request_id']}"
+    )
+    if fields["model"] is not None:
+        message += f" model={fields['model']}:{fields['model_version']} instances={fields['instances']}"
+    return message
 
 
 def _time(record: logging.LogRecord) -> str:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of one app instance (requests are recorded by app.transports.http.middleware.request_context)."""
+"""Prometheus metrics of one app instance (requests are recorded by app.transports.http.middleware.request_context,
+gRPC calls by app.transports.grpc.interceptors)."""
 
 import os
 
@@ -20,6 +21,7 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._call_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._model_children: dict[str, tuple[Histogram, Histogram, Histogram]] = {}
         self.requests = Counter(
             "http_requests",
@@ -31,6 +33,19 @@ class Metrics:
             "http_request_duration_seconds",
             "Time from request start to the end of the response, by route.",
             ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.grpc_calls = Counter(
+            "grpc_requests",
+            "gRPC calls by method and status code.",
+            ["method", "code"],
+            registry=self.registry,
+        )
+        self.grpc_latency = Histogram(
+            "grpc_request_duration_seconds",
+            "Time from a gRPC call's start to its answer, by method.",
+            ["method"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -90,6 +105,16 @@ class Metrics:
         if children is None:
             children = self.requests.labels(route, method, str(status)), self.request_latency.labels(route)
             self._request_children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def observe_call(self, method: str, code: str, seconds: float) -> None:
+        """Record one gRPC call: its method (e.g. ModelInfer) and status code name (e.g. OK, INVALID_ARGUMENT)."""
+        key = (method, code)
+        children = self._call_children.get(key)
+        if children is None:
+            children = self.grpc_calls.labels(method, code), self.grpc_latency.labels(method)
+            self._call_children[key] = children
         children[0].inc()
         children[1].observe(seconds)
 

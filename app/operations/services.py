@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
+from app.operations.auth import KeyRing
 from app.operations.config import Settings
 from app.operations.metrics import Metrics
 from app.operations.reload import Reloader
@@ -18,6 +19,8 @@ class Services:
     metrics: Metrics
     pool: WorkPool
     reloader: Reloader
+    keys: KeyRing
+    """The API keys (API_KEY, API_KEYS_FILE) every transport checks."""
     draining: bool = False
     """True from the moment a stop signal arrives (readiness answers 503)."""
     hangups_to_skip: int = 0

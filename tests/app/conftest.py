@@ -59,7 +59,8 @@ def models_dir(tmp_path: Path) -> Path:
 
 
 def make_settings(models_dir: Path = SHIPPED_MODELS, **overrides: object) -> Settings:
-    return Settings(models_dir=models_dir, ort_threads=1, **overrides)
+    """Settings for an in-process app: gRPC off unless a test asks for it (GRPC_PORT's default may be taken)."""
+    return Settings(**{"models_dir": models_dir, "ort_threads": 1, "grpc_port": 0, **overrides})
 
 
 def request_budget(**overrides: object) -> RequestBudget:
@@ -98,13 +99,14 @@ def free_port() -> int:
 
 
 def start_service(models_dir: Path, port: int, **env: str) -> subprocess.Popen:
-    """`python -m app` as a child process on 127.0.0.1:port."""
+    """`python -m app` as a child process on 127.0.0.1:port (gRPC off unless GRPC_PORT is given)."""
     env = {
         **os.environ,
         "MODELS_DIR": str(models_dir),
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "ORT_THREADS": "1",
+        "GRPC_PORT": "0",
         **env,
     }
     return subprocess.Popen(

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import InvalidInput
-from app.core.oip import compute_outputs, encode_infer_response, parse_infer_request
+from app.core.oip import compute_outputs, encode_infer_response, parse_infer_request, select_outputs
 from app.core.registry import ModelRegistry
 from tests.app.conftest import SHIPPED_MODELS, request_budget
 
@@ -63,7 +63,8 @@ def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:
     )
     request = parse_infer_request(body, length, spec, request_budget(max_instances=8))
     logits = np.random.default_rng(0).normal(size=(3, 10)).astype(np.float32)
-    content, header_length = encode_infer_response(spec, request, compute_outputs(spec, logits))
+    outputs = select_outputs(spec, compute_outputs(spec, logits), [output.name for output in request.outputs])
+    content, header_length = encode_infer_response(spec, request, outputs)
     header = json.loads(content[:header_length])
     assert header["id"] == "x" and header["model_name"] == spec.name
     offset = header_length

@@ -36,8 +36,8 @@ def image_user() -> str:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    """The service with the shipped models loaded."""
-    with TestClient(create_app()) as client:
+    """The service with the shipped models loaded (gRPC off: its port is checked against the settings)."""
+    with TestClient(create_app(Settings(grpc_port=0))) as client:
         yield client
 
 
@@ -81,6 +81,8 @@ def pod_envs(rendered: dict[str, list[Manifest]], inference_service: Manifest) -
 
 
 POD_IDS = [*kustomization_ids(), "kserve"]
+GRPC_PORT_NAMES = {"kserve": "h2c"}
+"""The container port of gRPC, by pod (default "grpc"): KServe names it h2c."""
 
 
 @pytest.mark.parametrize("name", POD_IDS)
@@ -98,14 +100,19 @@ def test_ports_and_probes_are_the_ones_the_service_serves(
 ) -> None:
     pod, env = pod_envs[name]
     (container,) = pod["containers"]
-    served_port = Settings(**setting_values({**image_env(), **env})).port
+    settings = Settings(**setting_values({**image_env(), **env}))
     ports = {port.get("name"): port["containerPort"] for port in container["ports"]}
-    assert list(ports.values()) == [served_port]
-    probes = {kind: container[f"{kind}Probe"]["httpGet"] for kind in ("startup", "readiness", "liveness")}
-    for probe in probes.values():
-        assert ports.get(probe["port"], probe["port"]) == served_port
-    assert probes["startup"]["path"] == probes["readiness"]["path"] == served_path(client, health.readyz)
-    assert probes["liveness"]["path"] == served_path(client, health.healthz)
+    assert list(ports.values()) == [settings.port, settings.grpc_port]  # REST first: KServe sends REST there
+    assert ports[GRPC_PORT_NAMES.get(name, "grpc")] == settings.grpc_port
+    endpoints = {"startup": health.readyz, "readiness": health.readyz, "liveness": health.healthz}
+    for kind, endpoint in endpoints.items():
+        probe = container[f"{kind}Probe"]
+        if "grpc" in probe:  # grpc.health.v1 answers readiness (SERVING), so only the readiness probe may use it
+            assert kind == "readiness" and probe["grpc"]["port"] == settings.grpc_port
+            continue
+        http = probe["httpGet"]
+        assert ports.get(http["port"], http["port"]) == settings.port
+        assert http["path"] == served_path(client, endpoint)
 
 
 @pytest.mark.parametrize("name", POD_IDS)

@@ -11,7 +11,13 @@ from packaging.version import Version
 
 REPO = Path(__file__).resolve().parents[2]
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
-LOCKS = {"serving.txt": [], "run.txt": [], "test.txt": ["test"], "train.txt": ["train"], "dev.txt": ["train", "test", "lint"]}
+LOCKS = {
+    "serving.txt": [],
+    "run.txt": [],
+    "test.txt": ["test"],
+    "train.txt": ["train"],
+    "dev.txt": ["train", "test", "lint"],
+}
 PATCHED = {"starlette": "0.49.1", "python-multipart": "0.0.31", "pillow": "12.2"}
 """The first versions past the advisories of issue #20..."""
 ADVISED = {"starlette": "0.49.0", "python-multipart": "0.0.30", "pillow": "12.1.1"}

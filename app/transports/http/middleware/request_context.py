@@ -2,8 +2,6 @@
 500 handler, so every answer is counted and carries the id."""
 
 import logging
-import os
-import re
 import time
 from typing import Any
 
@@ -11,23 +9,13 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.registry import ModelSpec
-from app.operations.logs import FIELDS_ATTRIBUTE
+from app.operations.logs import FIELDS_ATTRIBUTE, access_message, request_id_of
 from app.operations.metrics import UNMATCHED_ROUTE, Metrics
 
 REQUEST_ID_HEADER = b"x-request-id"
-SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 
 access_logger = logging.getLogger("app.access")
 error_logger = logging.getLogger("app.error")
-
-
-def request_id_of(header: bytes | None) -> str:
-    """The caller's X-Request-ID when it is sane (1-128 of A-Z a-z 0-9 . _ : / + = -), else a new one."""
-    if header is not None:
-        text = header.decode("latin-1")
-        if SANE_REQUEST_ID.fullmatch(text):
-            return text
-    return os.urandom(16).hex()
 
 
 def note_model(request: Request, spec: ModelSpec, instances: int) -> None:
@@ -36,17 +24,6 @@ def note_model(request: Request, spec: ModelSpec, instances: int) -> None:
     state["model"] = spec.name
     state["model_version"] = spec.version
     state["instances"] = instances
-
-
-def _access_message(fields: dict[str, Any]) -> str:
-    """The access line as text: `client "METHOD path" status duration id=... [model=name:version instances=N]`."""
-    message = (
-        f'{fields["client"]} "{fields["method"]} {fields["path"]}" {fields["status"]} '
-        f"{fields['duration_ms']:.2f} ms id={fields['request_id']}"
-    )
-    if fields["model"] is not None:
-        message += f" model={fields['model']}:{fields['model_version']} instances={fields['instances']}"
-    return message
 
 
 class RequestContextMiddleware:
@@ -63,7 +40,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        request_id = request_id_of(next((v for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None))
+        request_id = request_id_of(
+            next((v.decode("latin-1") for k, v in scope["headers"] if k == REQUEST_ID_HEADER), None)
+        )
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         encoded_id = request_id.encode()
@@ -84,7 +63,7 @@ class RequestContextMiddleware:
         else:
             if self.access_log:
                 fields = self._fields(scope, status, start)
-                access_logger.info(_access_message(fields), extra={FIELDS_ATTRIBUTE: fields})
+                access_logger.info(access_message(fields), extra={FIELDS_ATTRIBUTE: fields})
         finally:
             route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
             self.metrics.observe_request(route, scope["method"], status, time.perf_counter() - start)

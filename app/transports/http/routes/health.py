@@ -3,9 +3,8 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.core.errors import ModelNotReady
+from app.core.dataplane import check_ready
 from app.core.schemas import ErrorResponse, Status
-from app.operations.lifecycle import check_not_draining
 from app.transports.http.deps import MetricsDep, RegistryDep, services_of
 from app.transports.http.responses import JSONResponse
 
@@ -21,9 +20,7 @@ async def healthz() -> JSONResponse:
 @router.get("/readyz", response_model=Status, responses={503: {"model": ErrorResponse}})
 async def readyz(request: Request, registry: RegistryDep) -> JSONResponse:
     """200 once every model is loaded and verified, else 503 (also from the moment a stop signal arrives)."""
-    check_not_draining(services_of(request.app))
-    if not registry.ready:
-        raise ModelNotReady("models are not loaded yet")
+    check_ready(registry, services_of(request.app).draining)
     return JSONResponse({"status": "ready"})
 
 

@@ -13,18 +13,17 @@ from starlette.responses import Response
 
 from app import __version__
 from app.core.budgets import RequestBudget
-from app.core.errors import InvalidInput, ModelNotFound, ModelNotReady, PayloadTooLarge, quote
+from app.core.dataplane import SERVER_NAME, check_ready, find_model
+from app.core.dataplane import infer as infer_outputs
+from app.core.dataplane import model_metadata as describe_model
+from app.core.errors import InvalidInput, PayloadTooLarge, quote
 from app.core.inputs import whole_number
 from app.core.offload import is_heavy_body
 from app.core.oip import (
     InferRequest,
-    compute_outputs,
     encode_infer_response,
-    input_tensor,
-    output_tensors,
     parse_infer_request,
 )
-from app.core.registry import Model, ModelRegistry
 from app.core.schemas import (
     V2Error,
     V2InferRequest,
@@ -34,15 +33,12 @@ from app.core.schemas import (
     V2Ready,
     V2ServerMetadata,
 )
-from app.operations.lifecycle import check_not_draining
 from app.transports.http.deps import RegistryDep, services_of
 from app.transports.http.middleware.request_context import note_model
 from app.transports.http.responses import JSONResponse
 from app.transports.http.routes import BINARY, DirectRoute, error_responses, run_work
 
-SERVER_NAME = "digit-inference-service"
 EXTENSIONS = ["binary_tensor_data"]
-PLATFORM = "onnxruntime_onnx"
 HEADER_LENGTH = "inference-header-content-length"
 DECOMPRESSORS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": V2Error} for status in (400, 404, 503)}
@@ -53,14 +49,6 @@ INFER_DOC = (
 )
 
 router = APIRouter(prefix="/v2", tags=["open inference protocol"], responses=ERRORS)
-
-
-def find_model(registry: ModelRegistry, name: str, version: str | None = None) -> Model:
-    """The loaded model of that name, and of that version when one is named."""
-    model = registry.get(name)
-    if version is not None and version != model.spec.version:
-        raise ModelNotFound(f"model {quote(name)} has no version {quote(version)}; it has {model.spec.version!r}")
-    return model
 
 
 @router.get("", response_model=V2ServerMetadata)
@@ -78,33 +66,20 @@ async def server_live() -> JSONResponse:
 @router.get("/health/ready", response_model=V2Ready)
 async def server_ready(request: Request, registry: RegistryDep) -> JSONResponse:
     """200 once every model is loaded and verified, else 503 (also from the moment a stop signal arrives)."""
-    check_not_draining(services_of(request.app))
-    if not registry.ready:
-        raise ModelNotReady("models are not loaded yet")
+    check_ready(registry, services_of(request.app).draining)
     return JSONResponse({"ready": True})
-
-
-def _model_metadata(model: Model) -> dict[str, Any]:
-    spec = model.spec
-    return {
-        "name": spec.name,
-        "versions": [spec.version],
-        "platform": PLATFORM,
-        "inputs": [input_tensor(spec).as_metadata()],
-        "outputs": [tensor.as_metadata() for tensor in output_tensors(spec)],
-    }
 
 
 @router.get("/models/{name}", response_model=V2ModelMetadata)
 async def model_metadata(name: str, registry: RegistryDep) -> JSONResponse:
     """The model's versions, platform, input and outputs."""
-    return JSONResponse(_model_metadata(find_model(registry, name)))
+    return JSONResponse(describe_model(find_model(registry, name)))
 
 
 @router.get("/models/{name}/versions/{version}", response_model=V2ModelMetadata)
 async def model_version_metadata(name: str, version: str, registry: RegistryDep) -> JSONResponse:
     """The same, for one named version."""
-    return JSONResponse(_model_metadata(find_model(registry, name, version)))
+    return JSONResponse(describe_model(find_model(registry, name, version)))
 
 
 @router.get("/models/{name}/ready", response_model=V2Ready)
@@ -174,8 +149,8 @@ async def _infer(request: Request, name: str, version: str | None) -> Response:
     infer_request = await run_work(services.pool, request, budget, parse, heavy=heavy)
     services.metrics.observe_instances(model.spec.name, len(infer_request.pixels))
     note_model(request, model.spec, len(infer_request.pixels))
-    logits = await model.infer(infer_request.pixels)
-    content, json_length = encode_infer_response(model.spec, infer_request, compute_outputs(model.spec, logits))
+    outputs = await infer_outputs(model, infer_request.pixels, [output.name for output in infer_request.outputs])
+    content, json_length = encode_infer_response(model.spec, infer_request, outputs)
     if json_length is None:
         return Response(content, media_type="application/json")
     return Response(

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from app import __version__
+from app.core.admission import BODY_EXPANSION, RETRY_AFTER_S, BodyCost, MemoryBudget
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.auth import KeyRing
@@ -20,6 +21,7 @@ from app.transports.http.deps import install_services, services_of
 from app.transports.http.errors import install_error_handlers
 from app.transports.http.http_protocol import LifespanState
 from app.transports.http.middleware.auth import ApiKeyMiddleware
+from app.transports.http.middleware.memory import MemoryAdmissionMiddleware
 from app.transports.http.middleware.request_context import RequestContextMiddleware
 from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
 from app.transports.http.routes import admin, health, models, predict, v2
@@ -55,7 +57,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
         services.registry.load()
     install_signal_handlers(services)
     services.metrics.workers_ready.set(1)
-    yield {"read_timeout_s": services.settings.read_timeout_s}
+    settings = services.settings
+    yield {"read_timeout_s": settings.read_timeout_s, "max_header_bytes": settings.max_header_bytes}
     services.metrics.worker_stopped()
 
 
@@ -78,16 +81,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
-    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys)))
+    memory = MemoryBudget(settings.memory_budget, settings.admission_timeout_s, settings.admission_queue, RETRY_AFTER_S)
+    metrics.watch_memory(memory)
+    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), memory))
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: request limits (an early answer closes the connection), API keys, then the
-    # routes; the request id, request metrics and access log wrap them all (see ServiceApp).
+    # The last added runs first: memory admission (before any body is read), request limits (an early answer
+    # closes the connection), API keys, then the routes; the request id, request metrics and access log wrap them
+    # all (see ServiceApp).
     app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(
         RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
     )
+    app.add_middleware(
+        MemoryAdmissionMiddleware, budget=memory, cost=BodyCost(BODY_EXPANSION, settings.max_body_bytes)
+    )  # outermost of these
     return app

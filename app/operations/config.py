@@ -15,6 +15,18 @@ from app.core.budgets import RequestLimits
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+UNLIMITED_V1 = 1 << 60
+"""cgroup v1 writes 'no limit' as a number near 2**63."""
+MIB = 1024 * 1024
+WORKER_BASELINE_BYTES = 160 * MIB
+"""RSS of one worker with both models loaded, before any request (measured in the image; see README)."""
+MEMORY_HEADROOM = 0.1
+"""Part of each worker's share of the memory limit left for what no reservation counts (allocator slack)."""
+POOL_THREAD_BYTES_PER_PIXEL = 8
+"""Working memory of one work-pool thread per pixel of the largest image (RGBA decode, then its reduction)."""
+DEFAULT_MEMORY_BUDGET_BYTES = 256 * MIB
+"""The budget when the container has no memory limit."""
+MIN_MEMORY_BUDGET_BYTES = 16 * MIB
 
 
 def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
@@ -30,6 +42,24 @@ def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
     except (OSError, ValueError):
         return None
     return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def cgroup_memory_limit(root: Path = CGROUP_ROOT) -> int | None:
+    """The memory limit of this process's cgroup in bytes (v2 `memory.max` or v1 `memory.limit_in_bytes`), None
+    if unlimited."""
+    for path in (root / "memory.max", root / "memory" / "memory.limit_in_bytes"):
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            limit = int(text)
+        except ValueError:
+            continue
+        return limit if limit < UNLIMITED_V1 else None
+    return None
 
 
 def available_cpus(root: Path = CGROUP_ROOT) -> int:
@@ -71,6 +101,21 @@ class Settings(BaseSettings):
     )
     max_concurrency: int = Field(
         256, ge=1, description="Most requests one worker serves at once; more get 503 (health and metrics exempt)"
+    )
+    memory_budget_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Bytes one worker may reserve for requests in flight; default: the container's memory limit "
+        "/ WORKERS minus the worker's baseline, headroom and work-pool threads (256 MiB without a limit)",
+    )
+    admission_timeout_s: float = Field(
+        10.0, gt=0, description="How long a request may wait for room in the memory budget (then 503 + Retry-After)"
+    )
+    admission_queue: int = Field(
+        256, ge=0, description="Most requests waiting for room in the memory budget at once; more get 503 at once"
+    )
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers); past it 431 and close"
     )
     ort_threads: int | None = Field(
         None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"
@@ -115,6 +160,19 @@ class Settings(BaseSettings):
     def cpu_share(self) -> int:
         """This worker's share of the CPUs the container may use: the work pool's threads."""
         return max(1, available_cpus() // self.workers)
+
+    @property
+    def memory_budget(self) -> int:
+        """MEMORY_BUDGET_BYTES if set, else this worker's share of the container's memory limit, less what no
+        reservation counts: the worker's baseline, headroom, and the work pool's threads decoding images."""
+        if self.memory_budget_bytes is not None:
+            return self.memory_budget_bytes
+        limit = cgroup_memory_limit()
+        if limit is None:
+            return DEFAULT_MEMORY_BUDGET_BYTES
+        share = limit // self.workers
+        pool = self.cpu_share * POOL_THREAD_BYTES_PER_PIXEL * self.max_image_pixels
+        return max(MIN_MEMORY_BUDGET_BYTES, int(share * (1 - MEMORY_HEADROOM)) - WORKER_BASELINE_BYTES - pool)
 
     @property
     def intra_op_threads(self) -> int:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from app.core.admission import MemoryBudget
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.config import Settings
@@ -18,5 +19,7 @@ class Services:
     metrics: Metrics
     pool: WorkPool
     reloader: Reloader
+    memory: MemoryBudget
+    """Bytes this worker may reserve for requests in flight (every transport reserves before reading a body)."""
     draining: bool = False
     """True from the moment a stop signal arrives (readiness answers 503)."""

@@ -1,0 +1,145 @@
+"""A memory budget per worker: every request reserves its worst-case cost before its body is read.
+
+A request's cost is the bytes it declares (headers, Content-Length) times what they expand to while the
+request is served (see `BodyCost`). A reservation that fits, with nobody waiting, is an integer add; one
+that does not waits in a bounded FIFO queue (its body unread, so TCP pushes back on the client) for up to
+ADMISSION_TIMEOUT_S, then is refused with `Overloaded` (503, Retry-After). One that could never fit is
+refused at once with `TooLargeForMemory` (413). Every transport calls `MemoryBudget.reservation`.
+"""
+
+import asyncio
+import math
+from collections import deque
+from dataclasses import dataclass
+from types import TracebackType
+
+from app.core.errors import Overloaded, TooLargeForMemory
+
+MIB = 1024 * 1024
+RETRY_AFTER_S = 1
+"""What a refused client is told to wait before trying again."""
+BODY_EXPANSION = 6.0
+"""Measured peak bytes per body byte (see BodyCost.per_byte)."""
+
+
+@dataclass(frozen=True)
+class BodyCost:
+    """How many bytes of memory a request body may occupy while its request is served."""
+
+    per_byte: float
+    """Bytes one body byte may become at the peak of its request: the body, what it parses into, the pixels
+    (the largest of JSON, base64 images, multipart and V2 binary; `python -m bench.memory --expansion`)."""
+    inflated_bytes: int
+    """Most bytes a gzip/deflate body inflates to (MAX_BODY_BYTES): they expand by `per_byte` in turn."""
+
+    def fixed(self, compressed: bool) -> int:
+        """Bytes a body costs whatever its length: a compressed body's inflated allowance."""
+        return math.ceil(self.inflated_bytes * self.per_byte) if compressed else 0
+
+
+class MemoryBudget:
+    """Bytes this worker may spend on requests in flight, shared by reservations in FIFO order."""
+
+    def __init__(self, capacity: int, timeout_s: float, max_waiting: int, retry_after_s: int) -> None:
+        self.capacity = capacity
+        self.timeout_s = timeout_s
+        self.max_waiting = max_waiting
+        self.retry_after_s = retry_after_s
+        self.reserved = 0
+        self.waits = 0
+        """Reservations that had to queue (admitted or not)."""
+        self.refusals: dict[int, int] = {413: 0, 503: 0}
+        """Reservations refused, by status."""
+        self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+
+    @property
+    def waiting(self) -> int:
+        """Reservations waiting in the queue now."""
+        return len(self._waiting)
+
+    def reservation(self, nbytes: int) -> "Reservation":
+        """An async context manager holding `nbytes` of the budget from entry to exit."""
+        return Reservation(self, nbytes)
+
+    def _check_possible(self, total: int) -> None:
+        if total > self.capacity:
+            self.refusals[413] += 1
+            raise TooLargeForMemory(
+                f"this request may need {total / MIB:.1f} MiB of memory, more than this worker's "
+                f"{self.capacity / MIB:.1f} MiB (MEMORY_BUDGET_BYTES): send fewer or smaller images"
+            )
+
+    async def _acquire(self, nbytes: int) -> None:
+        """Add `nbytes` to what is reserved, waiting for room behind earlier reservations."""
+        if not self._waiting and self.reserved + nbytes <= self.capacity:
+            self.reserved += nbytes
+            return
+        if len(self._waiting) >= self.max_waiting:
+            self._refuse(f"{len(self._waiting)} requests are already waiting for memory")
+        self.waits += 1
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (nbytes, granted)
+        self._waiting.append(entry)
+        try:
+            await asyncio.wait_for(asyncio.shield(granted), self.timeout_s)
+        except TimeoutError:
+            self._abandon(entry)
+            self._refuse(f"no memory came free within {self.timeout_s:g} s (ADMISSION_TIMEOUT_S)")
+        except BaseException:
+            self._abandon(entry)
+            raise
+
+    def _abandon(self, entry: tuple[int, "asyncio.Future[None]"]) -> None:
+        """Leave the queue; a grant that came in the meantime is given back."""
+        nbytes, granted = entry
+        if granted.done():
+            self._release(nbytes)
+        else:
+            granted.cancel()
+            self._waiting.remove(entry)
+            self._wake()
+
+    def _refuse(self, why: str) -> None:
+        self.refusals[503] += 1
+        raise Overloaded(f"the server is at its memory budget: {why}; retry later", self.retry_after_s)
+
+    def _release(self, nbytes: int) -> None:
+        self.reserved -= nbytes
+        self._wake()
+
+    def _wake(self) -> None:
+        """Grant the queue's head reservations while they fit."""
+        waiting = self._waiting
+        while waiting and self.reserved + waiting[0][0] <= self.capacity:
+            nbytes, granted = waiting.popleft()
+            self.reserved += nbytes
+            granted.set_result(None)
+
+
+class Reservation:
+    """Bytes held in a MemoryBudget; `grow` adds to them (a chunked body, as its bytes arrive)."""
+
+    __slots__ = ("budget", "nbytes")
+
+    def __init__(self, budget: MemoryBudget, nbytes: int) -> None:
+        self.budget = budget
+        self.nbytes = nbytes
+
+    async def __aenter__(self) -> "Reservation":
+        budget = self.budget
+        budget._check_possible(self.nbytes)
+        await budget._acquire(self.nbytes)
+        return self
+
+    async def grow(self, nbytes: int) -> None:
+        """Hold `nbytes` more: at once when they fit, else after waiting like a new reservation."""
+        budget = self.budget
+        budget._check_possible(self.nbytes + nbytes)
+        await budget._acquire(nbytes)
+        self.nbytes += nbytes
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.budget._release(self.nbytes)
+        self.nbytes = 0

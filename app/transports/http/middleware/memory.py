@@ -1,0 +1,68 @@
+"""Memory admission: every request with a body reserves its worst-case memory before the body is read, and
+holds it until its answer has been sent. The outermost layer, so it wraps whatever serves the request."""
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.admission import BodyCost, MemoryBudget
+from app.core.errors import Overloaded, PayloadTooLarge
+from app.transports.http.errors import error_response, retry_after
+from app.transports.http.middleware import PROBE_PATHS
+
+CLOSE = (b"connection", b"close")
+HEADER_OVERHEAD = 4
+"""': ' and CRLF around each header line."""
+
+
+class MemoryAdmissionMiddleware:
+    """Reserves headers + Content-Length x the body's expansion (a chunked body: as its bytes arrive) in the
+    worker's MemoryBudget; 413 for a request that could never fit, 503 with Retry-After when no room came in
+    time. The refusal is sent before the body is read, and closes the connection. Probes are exempt."""
+
+    def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost) -> None:
+        self.app = app
+        self.budget = budget
+        self.cost = cost
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
+            await self.app(scope, receive, send)
+            return
+        length: int | None = 0
+        head = len(scope["raw_path"]) + len(scope.get("query_string", b""))
+        compressed = False
+        for name, value in scope["headers"]:
+            head += len(name) + len(value) + HEADER_OVERHEAD
+            if name == b"content-length":
+                length = int(value) if value.isdigit() else 0
+            elif name == b"transfer-encoding":
+                length = None
+            elif name == b"content-encoding":
+                compressed = value != b"identity"
+        if length == 0:
+            await self.app(scope, receive, send)
+            return
+        cost = self.cost
+        per_byte = 1.0 if compressed else cost.per_byte
+        reservation = self.budget.reservation(head + cost.fixed(compressed) + int((length or 0) * per_byte))
+        try:
+            await reservation.__aenter__()
+        except (Overloaded, PayloadTooLarge) as error:
+            headers = retry_after(error)
+            response = error_response(scope, error.status_code, error.detail, headers)
+            response.raw_headers.append(CLOSE)
+            await response(scope, receive, send)
+            return
+        try:
+            if length is None:
+
+                async def growing_receive() -> Message:
+                    message = await receive()
+                    if message["type"] == "http.request":
+                        await reservation.grow(int(len(message.get("body", b"")) * per_byte))
+                    return message
+
+                await self.app(scope, growing_receive, send)
+            else:
+                await self.app(scope, receive, send)
+        finally:
+            await reservation.__aexit__(None, None, None)

@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
     memory = MemoryBudget(settings.memory_budget, settings.admission_timeout_s, settings.admission_queue, RETRY_AFTER_S)
+    cost = BodyCost(BODY_EXPANSION, settings.max_body_bytes)
     metrics.watch_memory(memory)
     install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), memory))
     install_error_handlers(app)
@@ -96,7 +97,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
     )
-    app.add_middleware(
-        MemoryAdmissionMiddleware, budget=memory, cost=BodyCost(BODY_EXPANSION, settings.max_body_bytes)
-    )  # outermost of these
+    app.add_middleware(MemoryAdmissionMiddleware, budget=memory, cost=cost, drain_bytes=settings.max_body_bytes)
     return app

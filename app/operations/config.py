@@ -18,12 +18,15 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 UNLIMITED_V1 = 1 << 60
 """cgroup v1 writes 'no limit' as a number near 2**63."""
 MIB = 1024 * 1024
-WORKER_BASELINE_BYTES = 160 * MIB
-"""RSS of one worker with both models loaded, before any request (measured in the image; see README)."""
+WORKER_BASELINE_BYTES = 128 * MIB
+"""RSS of one worker with both models loaded (113 MiB) and onnxruntime's arenas grown by a full batch
+(`python -m bench.memory`; see the README's Limits section)."""
 MEMORY_HEADROOM = 0.1
 """Part of each worker's share of the memory limit left for what no reservation counts (allocator slack)."""
-POOL_THREAD_BYTES_PER_PIXEL = 8
-"""Working memory of one work-pool thread per pixel of the largest image (RGBA decode, then its reduction)."""
+PARSE_BYTES_PER_BODY_BYTE = 15
+"""Peak of one work-pool thread parsing a JSON body, per body byte (orjson's document and objects; measured)."""
+DECODE_BYTES_PER_PIXEL = 9
+"""Peak of one work-pool thread decoding an image, per pixel of the largest image (RGBA, then its reduction)."""
 DEFAULT_MEMORY_BUDGET_BYTES = 256 * MIB
 """The budget when the container has no memory limit."""
 MIN_MEMORY_BUDGET_BYTES = 16 * MIB
@@ -170,9 +173,15 @@ class Settings(BaseSettings):
         limit = cgroup_memory_limit()
         if limit is None:
             return DEFAULT_MEMORY_BUDGET_BYTES
-        share = limit // self.workers
-        pool = self.cpu_share * POOL_THREAD_BYTES_PER_PIXEL * self.max_image_pixels
-        return max(MIN_MEMORY_BUDGET_BYTES, int(share * (1 - MEMORY_HEADROOM)) - WORKER_BASELINE_BYTES - pool)
+        share = int(limit // self.workers * (1 - MEMORY_HEADROOM))
+        return max(MIN_MEMORY_BUDGET_BYTES, share - WORKER_BASELINE_BYTES - self.pool_working_bytes)
+
+    @property
+    def pool_working_bytes(self) -> int:
+        """Most memory the work pool's threads use at once, each parsing the largest body or decoding the
+        largest image: not part of any request's reservation, since only that many run at a time."""
+        thread = max(PARSE_BYTES_PER_BODY_BYTE * self.max_body_bytes, DECODE_BYTES_PER_PIXEL * self.max_image_pixels)
+        return self.cpu_share * thread
 
     @property
     def intra_op_threads(self) -> int:

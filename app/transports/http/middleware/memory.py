@@ -1,5 +1,11 @@
 """Memory admission: every request with a body reserves its worst-case memory before the body is read, and
-holds it until its answer has been sent. The outermost layer, so it wraps whatever serves the request."""
+holds it until its answer has been sent. The outermost layer, so it wraps whatever serves the request.
+
+A refused body (up to MAX_BODY_BYTES) is read and dropped before the refusal is sent, chunk by chunk, costing
+no memory: clients such as httpx and requests send the whole body before they read an answer, and a server
+that closes with their body unread makes them see a connection reset instead of the 413 or 503. A client
+that sent `Expect: 100-continue` (curl, for large bodies) has not sent its body: it gets the refusal at once.
+"""
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,10 +24,11 @@ class MemoryAdmissionMiddleware:
     worker's MemoryBudget; 413 for a request that could never fit, 503 with Retry-After when no room came in
     time. The refusal is sent before the body is read, and closes the connection. Probes are exempt."""
 
-    def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost) -> None:
+    def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost, drain_bytes: int) -> None:
         self.app = app
         self.budget = budget
         self.cost = cost
+        self.drain_bytes = drain_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
@@ -29,7 +36,7 @@ class MemoryAdmissionMiddleware:
             return
         length: int | None = 0
         head = len(scope["raw_path"]) + len(scope.get("query_string", b""))
-        compressed = False
+        compressed = expects_continue = False
         for name, value in scope["headers"]:
             head += len(name) + len(value) + HEADER_OVERHEAD
             if name == b"content-length":
@@ -38,6 +45,8 @@ class MemoryAdmissionMiddleware:
                 length = None
             elif name == b"content-encoding":
                 compressed = value != b"identity"
+            elif name == b"expect":
+                expects_continue = True
         if length == 0:
             await self.app(scope, receive, send)
             return
@@ -47,9 +56,9 @@ class MemoryAdmissionMiddleware:
         try:
             await reservation.__aenter__()
         except (Overloaded, PayloadTooLarge) as error:
-            headers = retry_after(error)
-            response = error_response(scope, error.status_code, error.detail, headers)
-            response.raw_headers.append(CLOSE)
+            response = error_response(scope, error.status_code, error.detail, retry_after(error))
+            if expects_continue or (length or 0) > self.drain_bytes or not await self._drain(receive):
+                response.raw_headers.append(CLOSE)
             await response(scope, receive, send)
             return
         try:
@@ -66,3 +75,15 @@ class MemoryAdmissionMiddleware:
                 await self.app(scope, receive, send)
         finally:
             await reservation.__aexit__(None, None, None)
+
+    async def _drain(self, receive: Receive) -> bool:
+        """Read and drop the request's body; False if it is longer than drain_bytes or the client left."""
+        dropped = 0
+        while dropped <= self.drain_bytes:
+            message = await receive()
+            if message["type"] != "http.request":
+                return False
+            dropped += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False

@@ -26,7 +26,10 @@ ENV MODELS_DIR=/srv/models \
     HOST=0.0.0.0 \
     PORT=8000 \
     LOG_FORMAT=json \
-    SHUTDOWN_TIMEOUT_S=20
+    SHUTDOWN_TIMEOUT_S=20 \
+    MALLOC_MMAP_THRESHOLD_=65536
+# MALLOC_MMAP_THRESHOLD_: glibc returns large blocks to the kernel when freed, so RSS comes back after a
+# flood of large requests (app/operations/allocator.py; `python -m app` sets it too).
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 10001:10001
 EXPOSE 8000

@@ -18,13 +18,14 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 UNLIMITED_V1 = 1 << 60
 """cgroup v1 writes 'no limit' as a number near 2**63."""
 MIB = 1024 * 1024
-WORKER_BASELINE_BYTES = 128 * MIB
-"""RSS of one worker with both models loaded (113 MiB) and onnxruntime's arenas grown by a full batch
-(`python -m bench.memory`; see the README's Limits section)."""
+WORKER_BASELINE_BYTES = 160 * MIB
+"""RSS of one worker with both models loaded (113 MiB) and onnxruntime's arenas grown by full batches of both
+models (+43 MiB, kept for speed); see the README's Limits section."""
 MEMORY_HEADROOM = 0.1
 """Part of each worker's share of the memory limit left for what no reservation counts (allocator slack)."""
-PARSE_BYTES_PER_BODY_BYTE = 15
-"""Peak of one work-pool thread parsing a JSON body, per body byte (orjson's document and objects; measured)."""
+PARSE_BYTES_PER_BODY_BYTE = 13
+"""Peak of one work-pool thread parsing the largest JSON body, per body byte: orjson's document and objects
+(12.8 for 8 MB of /predict or V2 JSON, `python -m bench.memory --expansion`)."""
 DECODE_BYTES_PER_PIXEL = 9
 """Peak of one work-pool thread decoding an image, per pixel of the largest image (RGBA, then its reduction)."""
 DEFAULT_MEMORY_BUDGET_BYTES = 256 * MIB

@@ -167,22 +167,24 @@ class Settings(BaseSettings):
 
     @property
     def memory_budget(self) -> int:
-        """MEMORY_BUDGET_BYTES if set, else this worker's share of the container's memory limit, less what no
-        reservation counts: the worker's baseline, headroom, and the work pool's threads decoding images."""
+        """MEMORY_BUDGET_BYTES if set, else derived from the container's memory limit (see memory_budget_for)."""
         if self.memory_budget_bytes is not None:
             return self.memory_budget_bytes
-        limit = cgroup_memory_limit()
+        return self.memory_budget_for(cgroup_memory_limit(), self.cpu_share)
+
+    def memory_budget_for(self, limit: int | None, pool_threads: int) -> int:
+        """This worker's share of a memory limit (None: no limit, 256 MiB), less what no reservation counts: the
+        headroom, the worker's baseline and the work pool's threads."""
         if limit is None:
             return DEFAULT_MEMORY_BUDGET_BYTES
         share = int(limit // self.workers * (1 - MEMORY_HEADROOM))
-        return max(MIN_MEMORY_BUDGET_BYTES, share - WORKER_BASELINE_BYTES - self.pool_working_bytes)
+        return max(MIN_MEMORY_BUDGET_BYTES, share - WORKER_BASELINE_BYTES - self.pool_working_bytes(pool_threads))
 
-    @property
-    def pool_working_bytes(self) -> int:
+    def pool_working_bytes(self, pool_threads: int) -> int:
         """Most memory the work pool's threads use at once, each parsing the largest body or decoding the
         largest image: not part of any request's reservation, since only that many run at a time."""
         thread = max(PARSE_BYTES_PER_BODY_BYTE * self.max_body_bytes, DECODE_BYTES_PER_PIXEL * self.max_image_pixels)
-        return self.cpu_share * thread
+        return pool_threads * thread
 
     @property
     def intra_op_threads(self) -> int:

@@ -96,7 +96,7 @@ def test_a_flood_is_answered_within_the_budget_with_health_alive(service: tuple[
     assert all(retry == "1" for status, retry in answers if status == 503)
     assert health == {"200"} and slowest_health < 1.0, (health, slowest_health)
     settings = Settings(**{name.lower(): value for name, value in ENV.items()})  # type: ignore[arg-type]
-    allowed = settings.memory_budget + settings.pool_working_bytes + ALLOCATOR_SLACK
+    allowed = settings.memory_budget + settings.pool_working_bytes(settings.cpu_share) + ALLOCATOR_SLACK
     assert peak - before <= allowed, f"RSS rose {(peak - before) / MIB:.0f} MiB, allowed {allowed / MIB:.0f} MiB"
     metrics = httpx.get(f"{url}/metrics").text
     assert 'memory_admission_refusals_total{status="503"}' in metrics and "memory_reserved_bytes 0.0" in metrics

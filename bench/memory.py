@@ -214,6 +214,10 @@ class FloodResult:
     rss_after: int
     seconds: float
 
+    def answered_well(self) -> bool:
+        """Every request answered 200, or 503 with Retry-After; /healthz always within a second."""
+        return set(self.statuses) <= {"200", "503"} and not self.retry_after_missing and self.slowest_health_s < 1
+
 
 async def flood(url: str, pid: int, body: Body, kind: str, concurrency: int) -> FloodResult:
     """`concurrency` requests at once, each on its own connection, with /healthz and RSS watched meanwhile."""
@@ -290,6 +294,11 @@ def main() -> int:
     parser.add_argument("--url", help="a running service (default: start `python -m app` here)")
     parser.add_argument("--pid", type=int, help="the running service's process id (for its RSS)")
     parser.add_argument("--env", nargs="*", default=[], help="NAME=VALUE settings for the service started here")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="exit 1 unless every request got 200 or 503 with Retry-After and /healthz always answered within 1 s",
+    )
     args = parser.parse_args()
     if args.expansion:
         asyncio.run(_expansion(args.kinds))
@@ -309,6 +318,10 @@ def main() -> int:
             server.wait()
     print("\nAll floods:")
     print_floods(results, "")
+    failures = [r for r in results if not r.answered_well()]
+    if args.check and failures:
+        print(f"failed: {', '.join(f'{r.kind} x {r.concurrency}' for r in failures)}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -61,6 +61,23 @@ class MemoryBudget:
         """An async context manager holding `nbytes` of the budget from entry to exit."""
         return Reservation(self, nbytes)
 
+    def try_acquire(self, nbytes: int) -> bool:
+        """Hold `nbytes` if they fit now with nobody waiting (the caller then calls `release`); no await."""
+        if self._waiting or self.reserved + nbytes > self.capacity:
+            return False
+        self.reserved += nbytes
+        return True
+
+    async def acquire(self, nbytes: int) -> None:
+        """Hold `nbytes`, waiting behind earlier reservations; TooLargeForMemory or Overloaded when refused."""
+        self._check_possible(nbytes)
+        await self._acquire(nbytes)
+
+    def release(self, nbytes: int) -> None:
+        """Give back `nbytes` held by try_acquire or acquire."""
+        self.reserved -= nbytes
+        self._wake()
+
     def _check_possible(self, total: int) -> None:
         if total > self.capacity:
             self.refusals[413] += 1
@@ -93,7 +110,7 @@ class MemoryBudget:
         """Leave the queue; a grant that came in the meantime is given back."""
         nbytes, granted = entry
         if granted.done():
-            self._release(nbytes)
+            self.release(nbytes)
         else:
             granted.cancel()
             self._waiting.remove(entry)
@@ -102,10 +119,6 @@ class MemoryBudget:
     def _refuse(self, why: str) -> None:
         self.refusals[503] += 1
         raise Overloaded(f"the server is at its memory budget: {why}; retry later", self.retry_after_s)
-
-    def _release(self, nbytes: int) -> None:
-        self.reserved -= nbytes
-        self._wake()
 
     def _wake(self) -> None:
         """Grant the queue's head reservations while they fit."""
@@ -126,9 +139,7 @@ class Reservation:
         self.nbytes = nbytes
 
     async def __aenter__(self) -> "Reservation":
-        budget = self.budget
-        budget._check_possible(self.nbytes)
-        await budget._acquire(self.nbytes)
+        await self.budget.acquire(self.nbytes)
         return self
 
     async def grow(self, nbytes: int) -> None:
@@ -141,5 +152,5 @@ class Reservation:
     async def __aexit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
-        self.budget._release(self.nbytes)
+        self.budget.release(self.nbytes)
         self.nbytes = 0

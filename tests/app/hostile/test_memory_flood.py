@@ -122,3 +122,21 @@ def test_a_body_that_could_never_fit_is_413_for_every_client(service: tuple[int,
         )
         answers[name] = int(sent.stdout or 0)
     assert answers == dict.fromkeys(answers, 413), answers
+
+
+def test_a_chunked_body_reserves_as_it_arrives(service: tuple[int, str]) -> None:
+    _, url = service
+    body = json_body(330, np.random.default_rng(2))
+
+    def chunks(data: bytes) -> Iterator[bytes]:
+        for start in range(0, len(data), 64 * 1024):
+            yield data[start : start + 64 * 1024]
+
+    headers = {"content-type": "application/json"}
+    small = httpx.post(
+        f"{url}/predict/multiclass", content=chunks(json_body(2, np.random.default_rng(3))), headers=headers
+    )
+    large = httpx.post(f"{url}/predict/multiclass", content=chunks(body), headers=headers, timeout=10)
+    assert small.status_code == 200
+    assert large.status_code == 413 and "MEMORY_BUDGET_BYTES" in large.json()["detail"]
+    assert "memory_reserved_bytes 0.0" in httpx.get(f"{url}/metrics").text

@@ -10,7 +10,7 @@ that sent `Expect: 100-continue` (curl, for large bodies) has not sent its body:
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.admission import BodyCost, MemoryBudget
-from app.core.errors import Overloaded, PayloadTooLarge
+from app.core.errors import Overloaded, PayloadTooLarge, ServiceError
 from app.transports.http.errors import error_response, retry_after
 from app.transports.http.middleware import PROBE_PATHS
 
@@ -50,31 +50,52 @@ class MemoryAdmissionMiddleware:
         if length == 0:
             await self.app(scope, receive, send)
             return
-        cost = self.cost
-        per_byte = 1.0 if compressed else cost.per_byte
-        reservation = self.budget.reservation(head + cost.fixed(compressed) + int((length or 0) * per_byte))
+        fixed = head + self.cost.fixed(compressed)
+        per_byte = 1.0 if compressed else self.cost.per_byte
+        if length is None:
+            await self._chunked(scope, receive, send, fixed, per_byte)
+            return
+        nbytes = fixed + int(length * per_byte)
+        budget = self.budget
+        if not budget.try_acquire(nbytes):
+            try:
+                await budget.acquire(nbytes)
+            except (Overloaded, PayloadTooLarge) as error:
+                await self._refuse(scope, receive, send, error, length, expects_continue)
+                return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            budget.release(nbytes)
+
+    async def _chunked(self, scope: Scope, receive: Receive, send: Send, nbytes: int, per_byte: float) -> None:
+        """A body of unknown length: reserve its fixed part, then grow the reservation as its chunks arrive."""
+        reservation = self.budget.reservation(nbytes)
         try:
             await reservation.__aenter__()
         except (Overloaded, PayloadTooLarge) as error:
-            response = error_response(scope, error.status_code, error.detail, retry_after(error))
-            if expects_continue or (length or 0) > self.drain_bytes or not await self._drain(receive):
-                response.raw_headers.append(CLOSE)
-            await response(scope, receive, send)
+            await self._refuse(scope, receive, send, error, None, False)
             return
+
+        async def growing_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                await reservation.grow(int(len(message.get("body", b"")) * per_byte))
+            return message
+
         try:
-            if length is None:
-
-                async def growing_receive() -> Message:
-                    message = await receive()
-                    if message["type"] == "http.request":
-                        await reservation.grow(int(len(message.get("body", b"")) * per_byte))
-                    return message
-
-                await self.app(scope, growing_receive, send)
-            else:
-                await self.app(scope, receive, send)
+            await self.app(scope, growing_receive, send)
         finally:
             await reservation.__aexit__(None, None, None)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, error: ServiceError, length: int | None, expects: bool
+    ) -> None:
+        """The 413 or 503, after dropping the body when it is small enough and was sent."""
+        response = error_response(scope, error.status_code, error.detail, retry_after(error))
+        if expects or (length or 0) > self.drain_bytes or not await self._drain(receive):
+            response.raw_headers.append(CLOSE)
+        await response(scope, receive, send)
 
     async def _drain(self, receive: Receive) -> bool:
         """Read and drop the request's body; False if it is longer than drain_bytes or the client left."""

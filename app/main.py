@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
-    memory = MemoryBudget(settings.memory_budget, settings.admission_timeout_s, settings.admission_queue, RETRY_AFTER_S)
+    memory = MemoryBudget(settings.memory_budget, settings.admission_wait_s, settings.admission_queue, RETRY_AFTER_S)
     cost = BodyCost(BODY_EXPANSION, settings.max_body_bytes)
     metrics.watch_memory(memory)
     install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), memory))

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.core.batching import BatchingPolicy
@@ -148,14 +148,11 @@ class Settings(BaseSettings):
     def _lowercase_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _admission_within_read_timeout(self) -> "Settings":
-        # A waiting request's body is unread while READ_TIMEOUT_S runs: past it, the client would get a 408.
-        if self.admission_timeout_s >= self.read_timeout_s:
-            raise ValueError(
-                "ADMISSION_TIMEOUT_S must be shorter than READ_TIMEOUT_S (a waiting body counts toward it)"
-            )
-        return self
+    @property
+    def admission_wait_s(self) -> float:
+        """ADMISSION_TIMEOUT_S, at most half of READ_TIMEOUT_S: the read deadline runs while a request waits with
+        its body unread, and the body needs the rest."""
+        return min(self.admission_timeout_s, self.read_timeout_s / 2)
 
     @property
     def batching(self) -> BatchingPolicy | None:

@@ -105,6 +105,6 @@ def test_memory_budget_is_the_workers_share_of_the_limit_less_what_no_reservatio
     assert Settings(memory_budget_bytes=12345).memory_budget == 12345
 
 
-def test_admission_timeout_must_be_shorter_than_the_read_timeout() -> None:
-    with pytest.raises(ValueError, match="ADMISSION_TIMEOUT_S"):
-        Settings(admission_timeout_s=30, read_timeout_s=30)
+def test_admission_waits_at_most_half_the_read_timeout() -> None:
+    assert Settings(admission_timeout_s=10, read_timeout_s=30).admission_wait_s == 10
+    assert Settings(admission_timeout_s=10, read_timeout_s=4).admission_wait_s == 2

@@ -5,8 +5,9 @@ A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a r
 headers and body. Past it the client gets a 408 when an answer is still possible, and the
 connection is closed; a request that was waiting for its body sees the client as gone.
 
-A request head (request line and headers) over MAX_HEADER_BYTES gets a 431 and the connection is closed
-before the app runs: the parser never holds more than that plus one read of the socket.
+A request head (request line and headers) over MAX_HEADER_BYTES gets a 431 before the app runs: the
+parser never holds more than that plus one read of the socket. The connection then stops sending and drops
+what still arrives for up to a second before it closes, so a client still sending reads the 431, not a reset.
 """
 
 import asyncio
@@ -18,6 +19,8 @@ from app.transports.http.errors import error_response
 
 Phase = Literal["idle", "headers", "body"]
 SWEEP_ATTRIBUTE = "read_deadline_sweep"
+LINGER_S = 1.0
+"""How long a connection refused with 431 drops what its client still sends before closing."""
 
 
 class HeadTooLarge(Exception):
@@ -43,6 +46,7 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self.read_timeout_s: float = self.app_state["read_timeout_s"]
         self.max_header_bytes: int = self.app_state["max_header_bytes"]
         self._head_bytes = 0
+        self._head_refused = False
         self.deadline: float | None = None
         self._phase: Phase = "idle"
         self._path = ""
@@ -63,13 +67,15 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Feed the parser; 431 and close once a request's head is over MAX_HEADER_BYTES."""
+        if self._head_refused:
+            return
         if self._phase == "body":
             super().data_received(data)
             return
         self._head_bytes += len(data)
         super().data_received(data)
         # A head completed in this read reset the count: one still over the cap is incomplete.
-        if self._head_bytes > self.max_header_bytes and not self.transport.is_closing():
+        if self._head_bytes > self.max_header_bytes and not self._head_refused and not self.transport.is_closing():
             self._write_431()
 
     def on_headers_complete(self) -> None:
@@ -114,10 +120,14 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def _write_431(self) -> None:
+        """The 431, then no more sending; what the client still sends is dropped until the linger ends."""
         self.deadline = None
+        self._head_refused = True
         message = f"the request's headers are larger than {self.max_header_bytes} bytes (MAX_HEADER_BYTES)"
         self._write_error(431, b"Request Header Fields Too Large", "", message)
-        self.transport.close()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
 
     def _write_408(self, path: str) -> None:
         late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"

@@ -17,7 +17,7 @@ import requests
 
 from app.operations.config import Settings
 from tests.app.conftest import SHIPPED_MODELS
-from tests.app.hostile.attack import started
+from tests.app.hostile.attack import raw_connection, read_until_closed, started
 
 MIB = 1024 * 1024
 ENV = {
@@ -140,3 +140,22 @@ def test_a_chunked_body_reserves_as_it_arrives(service: tuple[int, str]) -> None
     assert small.status_code == 200
     assert large.status_code == 413 and "MEMORY_BUDGET_BYTES" in large.json()["detail"]
     assert "memory_reserved_bytes 0.0" in httpx.get(f"{url}/metrics").text
+
+
+def test_headers_past_max_header_bytes_are_431_before_the_app_runs(service: tuple[int, str]) -> None:
+    pid, url = service
+    before = rss(pid)
+    connections = []
+    for _ in range(4):  # each a 2 MB header line, sent in pieces: the server stops reading at 64 KiB
+        connection = raw_connection(url, b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ")
+        try:
+            for _ in range(32):
+                connection.sendall(b"a" * 64 * 1024)
+        except OSError:
+            pass  # closed by the server after its 431
+        connections.append(connection)
+    answers = [read_until_closed(connection, 5)[0] for connection in connections]
+    assert all(answer.startswith(b"HTTP/1.1 431 ") and b"MAX_HEADER_BYTES" in answer for answer in answers), answers
+    assert rss(pid) - before < 16 * MIB
+    fitting = httpx.get(f"{url}/healthz", headers={"x-fits": "a" * 60_000})
+    assert fitting.status_code == 200

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp
 
 from app import __version__
-from app.core.admission import BODY_EXPANSION, RETRY_AFTER_S, BodyCost, MemoryBudget
+from app.core.admission import RETRY_AFTER_S, MemoryBudget, body_cost
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.auth import KeyRing
@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
     memory = MemoryBudget(settings.memory_budget, settings.admission_wait_s, settings.admission_queue, RETRY_AFTER_S)
-    cost = BodyCost(BODY_EXPANSION, settings.max_body_bytes)
+    cost = body_cost(settings.max_instances, settings.max_body_bytes)
     metrics.watch_memory(memory)
     install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), memory))
     install_error_handlers(app)

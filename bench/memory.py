@@ -80,6 +80,13 @@ def json_b64(rng: np.random.Generator) -> Body:
     return Body("/predict/multiclass", body.encode(), {"content-type": "application/json"})
 
 
+def json_tiny_b64(rng: np.random.Generator) -> Body:
+    """The most pixels per body byte: 256 tiny base64 PNGs, each becoming a whole multilabel canvas."""
+    image = base64.b64encode(_png(Image.new("L", (8, 8), 0))).decode()
+    body = json.dumps({"instances": [{"b64": image}] * 256})
+    return Body("/predict/multilabel", body.encode(), {"content-type": "application/json"})
+
+
 def v2_json(rng: np.random.Generator) -> Body:
     """V2 JSON tensor data: 256 multiclass instances of long floats, about 8.3 MB."""
     data = _long_floats(256 * 28 * 28, TARGET_BODY - 200, rng)
@@ -121,6 +128,7 @@ KINDS: dict[str, Callable[[np.random.Generator], Body]] = {
     "json": json_floats,
     "json-short": json_short,
     "json-b64": json_b64,
+    "json-tiny-b64": json_tiny_b64,
     "v2-json": v2_json,
     "v2-binary": v2_binary,
     "multipart": multipart,

@@ -8,7 +8,6 @@ refused at once with `TooLargeForMemory` (413). Every transport calls `MemoryBud
 """
 
 import asyncio
-import math
 from collections import deque
 from dataclasses import dataclass
 from types import TracebackType
@@ -18,8 +17,14 @@ from app.core.errors import Overloaded, TooLargeForMemory
 MIB = 1024 * 1024
 RETRY_AFTER_S = 1
 """What a refused client is told to wait before trying again."""
-BODY_EXPANSION = 6.0
-"""Measured peak bytes per body byte (see BodyCost.per_byte)."""
+BODY_EXPANSION = 5.0
+"""Bytes a request holds per body byte at most: the body, then the float32 pixels it becomes (V2 UINT8 tensors:
+4 per byte; measured by `python -m bench.memory --expansion`, see the README's Memory section)."""
+IMAGE_EXPANSION = 250.0
+"""Bytes a request holds per body byte when the body is tiny encoded images, each a whole model input
+(256 base64 PNGs of 8x8 pixels as multilabel canvases: 248 measured)."""
+IMAGE_INSTANCE_BYTES = 26 * 1024
+"""What one decoded image holds at most: a 56x56 float32 canvas, in a list and then stacked (6.4 MiB per 256)."""
 
 
 @dataclass(frozen=True)
@@ -27,14 +32,25 @@ class BodyCost:
     """How many bytes of memory a request body may occupy while its request is served."""
 
     per_byte: float
-    """Bytes one body byte may become at the peak of its request: the body, what it parses into, the pixels
-    (the largest of JSON, base64 images, multipart and V2 binary; `python -m bench.memory --expansion`)."""
+    """Bytes one body byte may become (BODY_EXPANSION)."""
+    image_per_byte: float
+    """Bytes one body byte of encoded images may become (IMAGE_EXPANSION), up to `image_cap`."""
+    image_cap: int
+    """Most bytes the decoded images of one request hold: MAX_INSTANCES x IMAGE_INSTANCE_BYTES."""
     inflated_bytes: int
-    """Most bytes a gzip/deflate body inflates to (MAX_BODY_BYTES): they expand by `per_byte` in turn."""
+    """Most bytes a gzip/deflate body inflates to (MAX_BODY_BYTES)."""
 
-    def fixed(self, compressed: bool) -> int:
-        """Bytes a body costs whatever its length: a compressed body's inflated allowance."""
-        return math.ceil(self.inflated_bytes * self.per_byte) if compressed else 0
+    def of(self, length: int, compressed: bool) -> int:
+        """Bytes a body of `length` bytes may occupy: its length x `per_byte`, or itself and its images when it
+        holds tiny ones; a compressed body, itself and what its largest inflated body costs."""
+        if compressed:
+            return length + self.of(self.inflated_bytes, False)
+        return max(int(length * self.per_byte), length + min(int(length * self.image_per_byte), self.image_cap))
+
+
+def body_cost(max_instances: int, max_body_bytes: int) -> BodyCost:
+    """The measured BodyCost under these limits."""
+    return BodyCost(BODY_EXPANSION, IMAGE_EXPANSION, max_instances * IMAGE_INSTANCE_BYTES, max_body_bytes)
 
 
 class MemoryBudget:

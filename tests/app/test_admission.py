@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from app.core.admission import MemoryBudget
+from app.core.admission import BodyCost, MemoryBudget
 from app.core.errors import Overloaded, TooLargeForMemory
 
 pytestmark = pytest.mark.anyio
@@ -112,3 +112,11 @@ async def test_a_reservation_grows_as_a_chunked_body_arrives() -> None:
             await held.grow(61)
         assert memory.reserved == 40
     assert memory.reserved == 0
+
+
+def test_a_body_costs_its_expansion_or_itself_and_its_images() -> None:
+    cost = BodyCost(per_byte=5, image_per_byte=250, image_cap=1000, inflated_bytes=400)
+    assert cost.of(1000, compressed=False) == 5000  # large: 5 per byte
+    assert cost.of(2, compressed=False) == 2 + 500  # tiny images: 250 per byte
+    assert cost.of(100, compressed=False) == 100 + 1000  # ... up to the images' cap
+    assert cost.of(10, compressed=True) == 10 + 2000  # compressed: itself + its largest inflated body

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import __version__
-from app.core.admission import BODY_EXPANSION
+from app.core.admission import body_cost
 from app.main import create_app
 from app.operations.config import WORKER_BASELINE_BYTES, Settings
 from app.transports.http.routes import health
@@ -161,7 +161,9 @@ def test_memory_limit_holds_the_workers_and_their_budgets(pod_envs: dict[str, tu
     assert settings.memory_budget_bytes is None, "the budget follows the memory limit"
     pool_threads = max(1, math.ceil(float(resources["limits"]["cpu"])) // settings.workers)
     budget = settings.memory_budget_for(limit, pool_threads)
-    largest = settings.max_header_bytes + settings.max_body_bytes * BODY_EXPANSION
+    largest = settings.max_header_bytes + body_cost(settings.max_instances, settings.max_body_bytes).of(
+        settings.max_body_bytes, compressed=True
+    )
     assert budget >= largest, f"a {settings.max_body_bytes}-byte body would always be 413 in {budget} bytes"
     per_worker = budget + WORKER_BASELINE_BYTES + settings.pool_working_bytes(pool_threads)
     volumes = sum(

@@ -20,7 +20,7 @@ HEADER_OVERHEAD = 4
 
 
 class MemoryAdmissionMiddleware:
-    """Reserves headers + Content-Length x the body's expansion (a chunked body: as its bytes arrive) in the
+    """Reserves headers + what the body may become (BodyCost; a chunked body: as its bytes arrive) in the
     worker's MemoryBudget; 413 for a request that could never fit, 503 with Retry-After when no room came in
     time. The refusal is sent before the body is read, and closes the connection. Probes are exempt."""
 
@@ -50,12 +50,12 @@ class MemoryAdmissionMiddleware:
         if length == 0:
             await self.app(scope, receive, send)
             return
-        fixed = head + self.cost.fixed(compressed)
-        per_byte = 1.0 if compressed else self.cost.per_byte
         if length is None:
-            await self._chunked(scope, receive, send, fixed, per_byte)
+            cost = self.cost
+            fixed = head + (cost.of(0, True) if compressed else cost.image_cap)
+            await self._chunked(scope, receive, send, fixed, 1.0 if compressed else cost.per_byte)
             return
-        nbytes = fixed + int(length * per_byte)
+        nbytes = head + self.cost.of(length, compressed)
         budget = self.budget
         if not budget.try_acquire(nbytes):
             try:
@@ -69,7 +69,8 @@ class MemoryAdmissionMiddleware:
             budget.release(nbytes)
 
     async def _chunked(self, scope: Scope, receive: Receive, send: Send, nbytes: int, per_byte: float) -> None:
-        """A body of unknown length: reserve its fixed part, then grow the reservation as its chunks arrive."""
+        """A body of unknown length: reserve what does not depend on it (a compressed body's inflated cost, else
+        the images' cap), then grow the reservation by `per_byte` for each chunk as it arrives."""
         reservation = self.budget.reservation(nbytes)
         try:
             await reservation.__aenter__()

@@ -22,7 +22,7 @@ HEADER_OVERHEAD = 4
 class MemoryAdmissionMiddleware:
     """Reserves headers + what the body may become (BodyCost; a chunked body: as its bytes arrive) in the
     worker's MemoryBudget; 413 for a request that could never fit, 503 with Retry-After when no room came in
-    time. The refusal is sent before the body is read, and closes the connection. Probes are exempt."""
+    time; the body is not read while the request waits. Probes and bodiless requests are exempt."""
 
     def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost, drain_bytes: int) -> None:
         self.app = app
@@ -53,7 +53,7 @@ class MemoryAdmissionMiddleware:
         if length is None:
             cost = self.cost
             fixed = head + (cost.of(0, True) if compressed else cost.image_cap)
-            await self._chunked(scope, receive, send, fixed, 1.0 if compressed else cost.per_byte)
+            await self._chunked(scope, receive, send, fixed, 1.0 if compressed else cost.per_byte, expects_continue)
             return
         nbytes = head + self.cost.of(length, compressed)
         budget = self.budget
@@ -68,14 +68,16 @@ class MemoryAdmissionMiddleware:
         finally:
             budget.release(nbytes)
 
-    async def _chunked(self, scope: Scope, receive: Receive, send: Send, nbytes: int, per_byte: float) -> None:
+    async def _chunked(
+        self, scope: Scope, receive: Receive, send: Send, nbytes: int, per_byte: float, expects_continue: bool
+    ) -> None:
         """A body of unknown length: reserve what does not depend on it (a compressed body's inflated cost, else
         the images' cap), then grow the reservation by `per_byte` for each chunk as it arrives."""
         reservation = self.budget.reservation(nbytes)
         try:
             await reservation.__aenter__()
         except (Overloaded, PayloadTooLarge) as error:
-            await self._refuse(scope, receive, send, error, None, False)
+            await self._refuse(scope, receive, send, error, None, expects_continue)
             return
 
         async def growing_receive() -> Message:

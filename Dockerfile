@@ -31,7 +31,10 @@ ENV MODELS_DIR=/srv/models \
     PORT=8000 \
     GRPC_PORT=8001 \
     LOG_FORMAT=json \
-    SHUTDOWN_TIMEOUT_S=20
+    SHUTDOWN_TIMEOUT_S=20 \
+    MALLOC_MMAP_THRESHOLD_=65536
+# MALLOC_MMAP_THRESHOLD_: glibc returns large blocks to the kernel when freed, so RSS comes back after a
+# flood of large requests (app/operations/allocator.py; `python -m app` sets it too).
 # Numeric, so Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER 10001:10001
 # REST (and the Open Inference Protocol's REST binding) on 8000, its gRPC binding on 8001 (GRPC_PORT=0: off).

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from app.core.errors import ModelLoadError
 from app.main import create_app
+from app.operations.allocator import tune_allocator
 from app.operations.auth import KeyFileError
 from app.operations.config import Settings, deprecation_warnings
 from app.operations.logs import logging_config
@@ -19,6 +20,7 @@ from app.transports.http.server import serve_one, serve_workers
 
 def main() -> int:
     """Start the service from the environment's settings; exit 2 with one line if a model is bad."""
+    tune_allocator()
     try:
         settings = Settings()
     except ValidationError as error:

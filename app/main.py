@@ -9,6 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from app import __version__
+from app.core.admission import RETRY_AFTER_S, MemoryBudget, body_cost
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.auth import KeyRing
@@ -23,6 +24,7 @@ from app.transports.http.errors import install_error_handlers
 from app.transports.http.http_protocol import LifespanState
 from app.transports.http.middleware.auth import ApiKeyMiddleware
 from app.transports.http.middleware.head import HeadMiddleware
+from app.transports.http.middleware.memory import MemoryAdmissionMiddleware
 from app.transports.http.middleware.request_context import RequestContextMiddleware
 from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
 from app.transports.http.routes import admin, health, models, predict, v2
@@ -65,7 +67,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[LifespanState]:
         await grpc_server.start()
     install_signal_handlers(services, grpc_server.drain if grpc_server is not None else None)
     services.metrics.workers_ready.set(1)
-    yield {"read_timeout_s": services.settings.read_timeout_s}
+    settings = services.settings
+    yield {"read_timeout_s": settings.read_timeout_s, "max_header_bytes": settings.max_header_bytes}
     services.metrics.worker_stopped()
     if grpc_server is not None:
         await grpc_server.stop()
@@ -90,15 +93,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.models_dir, settings.intra_op_threads, metrics.observe_inference, settings.batching, pool
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
-    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), keys))
+    memory = MemoryBudget(settings.memory_budget, settings.admission_wait_s, settings.admission_queue, RETRY_AFTER_S)
+    cost = body_cost(settings.max_instances, settings.max_body_bytes)
+    metrics.watch_memory(memory)
+    install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), keys, memory))
     install_error_handlers(app)
     app.router.routes[:0] = [*predict.routes, *v2.routes]  # hot routes first: the router tries them in order
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: CORS when on (it answers preflights, before the keys are asked for), HEAD as GET,
-    # request limits (an early answer closes the connection), API keys, then the routes; the request id, request
-    # metrics and access log wrap them all (see ServiceApp).
+    # The last added runs first: memory admission (before any body is read), CORS when on (it answers preflights,
+    # before the keys are asked for), HEAD as GET, request limits (an early answer closes the connection), API keys,
+    # then the routes; the request id, request metrics and access log wrap them all (see ServiceApp).
     app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
     app.add_middleware(
         RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
@@ -113,4 +119,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=CORS_EXPOSED,
             max_age=600,
         )
+    app.add_middleware(MemoryAdmissionMiddleware, budget=memory, cost=cost, drain_bytes=settings.max_body_bytes)
     return app

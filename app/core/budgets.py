@@ -10,6 +10,11 @@ from typing import NoReturn
 
 from app.core.errors import ClientGone, InvalidInput
 
+SMALL_JSON_BYTES = 64 * 1024
+"""JSON no larger than this is parsed without counting its values: it cannot cost more than a few MiB."""
+JSON_SLACK = 4096
+"""Values a request may hold beside its instances' pixels (options, thresholds, names)."""
+
 
 class ImageRefused(ValueError):
     """An image's declared size is over a limit; the message names the limit."""
@@ -43,6 +48,19 @@ class RequestBudget:
         raise InvalidInput(
             f"{field}: at most {self.limits.max_instances} instances per request (MAX_INSTANCES), got {got}"
         )
+
+    def admit_json(self, text: bytes, height: int, width: int, what: str) -> None:
+        """Raise InvalidInput when JSON text holds more values and lists than MAX_INSTANCES images of height x width
+        can, counted before parsing: orjson's objects cost up to 64 bytes each, whatever the text's length."""
+        if len(text) <= SMALL_JSON_BYTES:
+            return
+        most = self.limits.max_instances * (height * width + height + 2) + JSON_SLACK
+        values = text.count(b",") + text.count(b"[") + text.count(b"{")
+        if values > most:
+            raise InvalidInput(
+                f"{what} holds more JSON values than {self.limits.max_instances} instances (MAX_INSTANCES) "
+                f"of {height}x{width} pixels can ({values} > {most})"
+            )
 
     def admit_image(self, width: int, height: int) -> None:
         """Reserve an image's declared pixels before decoding it; raise ImageRefused past a limit."""

@@ -46,6 +46,20 @@ class PayloadTooLarge(ServiceError):
     status_code = 413
 
 
+class TooLargeForMemory(PayloadTooLarge):
+    """The request may need more memory than the worker's whole budget (MEMORY_BUDGET_BYTES): it can never fit."""
+
+
+class Overloaded(ServiceError):
+    """The server cannot take the request now (its memory budget is spent): retry after `retry_after_s`."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
 class UnsupportedMediaType(ServiceError):
     """The request body is neither JSON nor multipart/form-data."""
 

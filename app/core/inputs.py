@@ -33,6 +33,7 @@ def holds_images(body: bytes) -> bool:
 
 def parse_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tuple[np.ndarray, PredictOptions]:
     """A JSON predict body -> float32 pixels [N, H, W] and the options."""
+    budget.admit_json(body, *spec.image_shape, "body")
     payload = load_json(body, "body")
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object with an 'instances' list")

@@ -61,6 +61,7 @@ def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec,
         raise InvalidInput(f"Inference-Header-Content-Length {header_length} does not fit a body of {len(body)} bytes")
     split = len(body) if header_length is None else header_length
     header_text = body[:split]
+    budget.admit_json(header_text, *spec.image_shape, "request header")
     header = load_json(header_text, "request header")
     if not isinstance(header, dict):
         raise InvalidInput("request must be a JSON object")

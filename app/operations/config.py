@@ -16,6 +16,22 @@ from app.operations.auth import BLANKS, normalise_key
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+UNLIMITED_V1 = 1 << 60
+"""cgroup v1 writes 'no limit' as a number near 2**63."""
+MIB = 1024 * 1024
+WORKER_BASELINE_BYTES = 160 * MIB
+"""RSS of one worker with both models loaded (113 MiB) and onnxruntime's arenas grown by full batches of both
+models (+43 MiB, kept for speed); see the README's Limits section."""
+MEMORY_HEADROOM = 0.1
+"""Part of each worker's share of the memory limit left for what no reservation counts (allocator slack)."""
+PARSE_BYTES_PER_BODY_BYTE = 13
+"""Peak of one work-pool thread parsing the largest JSON body, per body byte: orjson's document and objects
+(12.8 for 8 MB of /predict or V2 JSON, `python -m bench.memory --expansion`)."""
+DECODE_BYTES_PER_PIXEL = 9
+"""Peak of one work-pool thread decoding an image, per pixel of the largest image (RGBA, then its reduction)."""
+DEFAULT_MEMORY_BUDGET_BYTES = 256 * MIB
+"""The budget when the container has no memory limit."""
+MIN_MEMORY_BUDGET_BYTES = 16 * MIB
 
 
 def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
@@ -31,6 +47,24 @@ def cgroup_cpu_limit(root: Path = CGROUP_ROOT) -> float | None:
     except (OSError, ValueError):
         return None
     return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def cgroup_memory_limit(root: Path = CGROUP_ROOT) -> int | None:
+    """The memory limit of this process's cgroup in bytes (v2 `memory.max` or v1 `memory.limit_in_bytes`), None
+    if unlimited."""
+    for path in (root / "memory.max", root / "memory" / "memory.limit_in_bytes"):
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text == "max":
+            return None
+        try:
+            limit = int(text)
+        except ValueError:
+            continue
+        return limit if limit < UNLIMITED_V1 else None
+    return None
 
 
 def available_cpus(root: Path = CGROUP_ROOT) -> int:
@@ -78,6 +112,21 @@ class Settings(BaseSettings):
         ge=1,
         description="Most requests one worker serves at once, REST and gRPC each; more get 503 or UNAVAILABLE "
         "(health and metrics exempt)",
+    )
+    memory_budget_bytes: int | None = Field(
+        None,
+        ge=1,
+        description="Bytes one worker may reserve for requests in flight; default: the container's memory limit "
+        "/ WORKERS minus the worker's baseline, headroom and work-pool threads (256 MiB without a limit)",
+    )
+    admission_timeout_s: float = Field(
+        10.0, gt=0, description="How long a request may wait for room in the memory budget (then 503 + Retry-After)"
+    )
+    admission_queue: int = Field(
+        256, ge=0, description="Most requests waiting for room in the memory budget at once; more get 503 at once"
+    )
+    max_header_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest request head (request line and headers); past it 431 and close"
     )
     ort_threads: int | None = Field(
         None, ge=1, description="onnxruntime intra-op threads per model; default: the container's CPUs / WORKERS"
@@ -136,6 +185,12 @@ class Settings(BaseSettings):
         return [origin.strip() for origin in self.cors_allow_origins.split(",") if origin.strip()]
 
     @property
+    def admission_wait_s(self) -> float:
+        """ADMISSION_TIMEOUT_S, at most half of READ_TIMEOUT_S: the read deadline runs while a request waits with
+        its body unread, and the body needs the rest."""
+        return min(self.admission_timeout_s, self.read_timeout_s / 2)
+
+    @property
     def batching(self) -> BatchingPolicy | None:
         """The batcher's policy, or None when ADAPTIVE_BATCHING is off."""
         if not self.adaptive_batching:
@@ -151,6 +206,27 @@ class Settings(BaseSettings):
     def cpu_share(self) -> int:
         """This worker's share of the CPUs the container may use: the work pool's threads."""
         return max(1, available_cpus() // self.workers)
+
+    @property
+    def memory_budget(self) -> int:
+        """MEMORY_BUDGET_BYTES if set, else derived from the container's memory limit (see memory_budget_for)."""
+        if self.memory_budget_bytes is not None:
+            return self.memory_budget_bytes
+        return self.memory_budget_for(cgroup_memory_limit(), self.cpu_share)
+
+    def memory_budget_for(self, limit: int | None, pool_threads: int) -> int:
+        """This worker's share of a memory limit (None: no limit, 256 MiB), less what no reservation counts: the
+        headroom, the worker's baseline and the work pool's threads."""
+        if limit is None:
+            return DEFAULT_MEMORY_BUDGET_BYTES
+        share = int(limit // self.workers * (1 - MEMORY_HEADROOM))
+        return max(MIN_MEMORY_BUDGET_BYTES, share - WORKER_BASELINE_BYTES - self.pool_working_bytes(pool_threads))
+
+    def pool_working_bytes(self, pool_threads: int) -> int:
+        """Most memory the work pool's threads use at once, each parsing the largest body or decoding the
+        largest image: not part of any request's reservation, since only that many run at a time."""
+        thread = max(PARSE_BYTES_PER_BODY_BYTE * self.max_body_bytes, DECODE_BYTES_PER_PIXEL * self.max_image_pixels)
+        return pool_threads * thread
 
     @property
     def intra_op_threads(self) -> int:

@@ -2,8 +2,13 @@
 gRPC calls by app.transports.grpc.interceptors)."""
 
 import os
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from app.core.admission import MemoryBudget
 
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 INSTANCE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
@@ -20,6 +25,7 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self._memory: MemoryCollector | None = None
         self._request_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._call_children: dict[tuple[str, str], tuple[Counter, Histogram]] = {}
         self._model_children: dict[str, tuple[Histogram, Histogram, Histogram]] = {}
@@ -77,6 +83,11 @@ class Metrics:
             registry=self.registry,
         )
 
+    def watch_memory(self, budget: MemoryBudget) -> None:
+        """Show the memory budget's state on /metrics (read when scraped: nothing is done per request)."""
+        self._memory = MemoryCollector(budget)
+        self.registry.register(self._memory)
+
     def _for_model(self, model: str) -> tuple[Histogram, Histogram, Histogram]:
         children = self._model_children.get(model)
         if children is None:
@@ -124,6 +135,8 @@ class Metrics:
             return generate_latest(self.registry)
         workers = CollectorRegistry()
         multiprocess.MultiProcessCollector(workers)
+        if self._memory is not None:
+            workers.register(self._memory)
         return generate_latest(workers)
 
     def worker_stopped(self) -> None:
@@ -131,3 +144,29 @@ class Metrics:
         self.workers_ready.set(0)
         if MULTIPROC_DIR_ENV in os.environ:
             multiprocess.mark_process_dead(os.getpid())
+
+
+class MemoryCollector(Collector):
+    """The memory budget of this worker (with several workers: of the one answering /metrics)."""
+
+    def __init__(self, budget: MemoryBudget) -> None:
+        self.budget = budget
+
+    def collect(self) -> Iterator[Metric]:
+        budget = self.budget
+        yield GaugeMetricFamily(
+            "memory_budget_bytes", "Bytes this worker may reserve for requests in flight.", value=budget.capacity
+        )
+        yield GaugeMetricFamily("memory_reserved_bytes", "Bytes reserved by requests in flight.", value=budget.reserved)
+        yield GaugeMetricFamily(
+            "memory_admission_waiting", "Requests waiting for room in the memory budget.", value=budget.waiting
+        )
+        yield CounterMetricFamily(
+            "memory_admission_waits", "Requests that had to wait for room in the budget.", value=budget.waits
+        )
+        refusals = CounterMetricFamily(
+            "memory_admission_refusals", "Requests refused by the memory budget, by status.", labels=["status"]
+        )
+        for status, count in budget.refusals.items():
+            refusals.add_metric([str(status)], count)
+        yield refusals

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from app.core.admission import MemoryBudget
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.auth import KeyRing
@@ -21,6 +22,8 @@ class Services:
     reloader: Reloader
     keys: KeyRing
     """The API keys (API_KEY, API_KEYS_FILE) every transport checks."""
+    memory: MemoryBudget
+    """Bytes this worker may reserve for requests in flight (every transport reserves before reading a body)."""
     draining: bool = False
     """True from the moment a stop signal arrives (readiness answers 503)."""
     hangups_to_skip: int = 0

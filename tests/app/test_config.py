@@ -3,7 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from app.operations.config import Settings, available_cpus, cgroup_cpu_limit, deprecation_warnings
+from app.operations.config import (
+    DEFAULT_MEMORY_BUDGET_BYTES,
+    WORKER_BASELINE_BYTES,
+    Settings,
+    available_cpus,
+    cgroup_cpu_limit,
+    cgroup_memory_limit,
+    deprecation_warnings,
+)
 
 
 @pytest.fixture()
@@ -65,3 +73,38 @@ def test_thread_default_follows_the_cpu_quota_shared_by_workers(monkeypatch: pyt
     monkeypatch.delenv("ORT_THREADS", raising=False)
     assert Settings(workers=1).intra_op_threads == available_cpus()
     assert Settings(workers=64).intra_op_threads == 1
+
+
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("files", "limit"),
+    [
+        ({"memory.max": "402653184\n"}, 384 * MIB),
+        ({"memory.max": "max\n"}, None),
+        ({"memory/memory.limit_in_bytes": "402653184\n"}, 384 * MIB),
+        ({"memory/memory.limit_in_bytes": "9223372036854771712\n"}, None),  # cgroup v1's "no limit"
+        ({}, None),
+    ],
+)
+def test_cgroup_memory_limit(tmp_path: Path, files: dict[str, str], limit: int | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    assert cgroup_memory_limit(tmp_path) == limit
+
+
+def test_memory_budget_is_the_workers_share_of_the_limit_less_what_no_reservation_counts() -> None:
+    one, two = Settings(workers=1), Settings(workers=2)
+    pool = one.pool_working_bytes(1)
+    assert pool == 13 * one.max_body_bytes
+    assert one.memory_budget_for(1024 * MIB, 1) == int(1024 * MIB * 0.9) - WORKER_BASELINE_BYTES - pool
+    assert two.memory_budget_for(1024 * MIB, 1) == int(512 * MIB * 0.9) - WORKER_BASELINE_BYTES - pool
+    assert one.memory_budget_for(None, 1) == DEFAULT_MEMORY_BUDGET_BYTES
+    assert Settings(memory_budget_bytes=12345).memory_budget == 12345
+
+
+def test_admission_waits_at_most_half_the_read_timeout() -> None:
+    assert Settings(admission_timeout_s=10, read_timeout_s=30).admission_wait_s == 10
+    assert Settings(admission_timeout_s=10, read_timeout_s=4).admission_wait_s == 2

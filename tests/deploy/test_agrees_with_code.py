@@ -3,6 +3,7 @@
 Renaming a setting or a route in app/ fails here until the deployment files follow.
 """
 
+import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,8 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import __version__
+from app.core.admission import body_cost
 from app.main import create_app
-from app.operations.config import Settings
+from app.operations.config import WORKER_BASELINE_BYTES, Settings
 from app.transports.http.routes import health
 from tests.deploy.conftest import REPO, Manifest, find, kustomization_ids
 
@@ -140,3 +142,40 @@ def test_service_monitor_scrapes_the_metrics_route(client: TestClient, rendered:
     (endpoint,) = find(manifests, "ServiceMonitor")["spec"]["endpoints"]
     assert endpoint["path"] == served_path(client, health.metrics)
     assert endpoint["port"] in service_ports
+
+
+QUANTITY_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+
+
+def quantity_bytes(quantity: str) -> int:
+    """A Kubernetes memory quantity ("384Mi") in bytes."""
+    for suffix, factor in QUANTITY_UNITS.items():
+        if quantity.endswith(suffix):
+            return int(quantity.removesuffix(suffix)) * factor
+    return int(quantity)
+
+
+@pytest.mark.parametrize("name", POD_IDS)
+def test_memory_limit_holds_the_workers_and_their_budgets(pod_envs: dict[str, tuple[dict, dict]], name: str) -> None:
+    """Each worker's derived budget takes the largest body the limits allow, and the workers, their budgets,
+    baselines and work pools, and the memory-backed volumes together stay within the container's limit."""
+    pod, env = pod_envs[name]
+    (container,) = pod["containers"]
+    resources = container["resources"]
+    assert resources["requests"]["memory"] == resources["limits"]["memory"], "a pod is killed past its request"
+    limit = quantity_bytes(resources["limits"]["memory"])
+    settings = Settings(**setting_values({**image_env(), **env}))
+    assert settings.memory_budget_bytes is None, "the budget follows the memory limit"
+    pool_threads = max(1, math.ceil(float(resources["limits"]["cpu"])) // settings.workers)
+    budget = settings.memory_budget_for(limit, pool_threads)
+    largest = settings.max_header_bytes + body_cost(settings.max_instances, settings.max_body_bytes).of(
+        settings.max_body_bytes, compressed=True
+    )
+    assert budget >= largest, f"a {settings.max_body_bytes}-byte body would always be 413 in {budget} bytes"
+    per_worker = budget + WORKER_BASELINE_BYTES + settings.pool_working_bytes(pool_threads)
+    volumes = sum(
+        quantity_bytes(volume["emptyDir"].get("sizeLimit", "0"))
+        for volume in pod["volumes"]
+        if volume.get("emptyDir", {}).get("medium") == "Memory"
+    )
+    assert settings.workers * per_worker + volumes <= limit

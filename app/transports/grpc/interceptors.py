@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import grpc
 
-from app.core.errors import ServiceError
+from app.core.errors import Overloaded, ServiceError
 from app.core.registry import ModelSpec
 from app.operations.auth import bearer_token
 from app.operations.logs import FIELDS_ATTRIBUTE, access_message, request_id_of
@@ -128,7 +128,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     self.active -= 1
             except ServiceError as error:
                 code = status_code_of(error)
-                retry = (("retry-after", str(RETRY_AFTER_S)),) if code == grpc.StatusCode.UNAVAILABLE else ()
+                retry_after = error.retry_after_s if isinstance(error, Overloaded) else RETRY_AFTER_S
+                retry = (("retry-after", str(retry_after)),) if code == grpc.StatusCode.UNAVAILABLE else ()
                 await context.abort(code, error.detail, retry)
             except asyncio.CancelledError:
                 code = grpc.StatusCode.CANCELLED

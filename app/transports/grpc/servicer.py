@@ -4,6 +4,7 @@ and converts the answer back. No try/except: errors reach the interceptor, which
 import numpy as np
 
 from app import __version__
+from app.core.admission import body_cost
 from app.core.budgets import RequestBudget
 from app.core.dataplane import SERVER_NAME, find_model, infer, is_ready, model_metadata
 from app.core.offload import INLINE_BODY_BYTES
@@ -21,6 +22,7 @@ class InferenceServicer:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.cost = body_cost(services.settings.max_instances, services.settings.max_body_bytes)
 
     def handlers(self) -> dict[str, Handler]:
         """The implemented RPCs, by name."""
@@ -56,7 +58,9 @@ class InferenceServicer:
 
     async def ModelInfer(self, request: pb.ModelInferRequest, context: Context) -> pb.ModelInferResponse:
         model = find_model(self.services.registry, request.model_name, request.model_version)
-        tensors = await self._decode_and_infer(model, request)
+        # The same memory budget as REST's admission, for what the message becomes (gRPC has read it whole by now).
+        async with self.services.memory.reservation(self.cost.of(codec.message_size(request), compressed=False)):
+            tensors = await self._decode_and_infer(model, request)
         return codec.infer_response(model.spec, request.id, tensors)
 
     async def _decode_and_infer(self, model: Model, request: pb.ModelInferRequest) -> list[OutputTensor]:

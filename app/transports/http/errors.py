@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import Scope
 
-from app.core.errors import ClientGone, ServiceError, clip
+from app.core.errors import ClientGone, Overloaded, ServiceError, clip
 from app.transports.http.responses import JSONResponse
 
 V2_PREFIX = "/v2"
@@ -36,9 +36,14 @@ def error_response(
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def retry_after(error: ServiceError) -> dict[str, str] | None:
+    """The Retry-After header of an Overloaded error, None for other errors."""
+    return {"retry-after": str(error.retry_after_s)} if isinstance(error, Overloaded) else None
+
+
 async def _service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
-    return error_response(request.scope, exc.status_code, exc.detail)
+    return error_response(request.scope, exc.status_code, exc.detail, retry_after(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -1,8 +1,13 @@
-"""uvicorn's HTTP protocol with a read deadline, which uvicorn lacks, and JSON for the errors it writes itself.
+"""uvicorn's HTTP protocol with a read deadline and a cap on header bytes, which uvicorn lacks, and JSON for the
+errors it writes itself.
 
 A client has READ_TIMEOUT_S from its first byte (or from connecting) to send a request's complete
 headers and body. Past it the client gets a 408 when an answer is still possible, and the
 connection is closed; a request that was waiting for its body sees the client as gone.
+
+A request head (request line and headers) over MAX_HEADER_BYTES gets a 431 before the app runs: the
+parser never holds more than that plus one read of the socket. The connection then stops sending and drops
+what still arrives for up to a second before it closes, so a client still sending reads the 431, not a reset.
 """
 
 import asyncio
@@ -14,12 +19,19 @@ from app.transports.http.errors import error_response
 
 Phase = Literal["idle", "headers", "body"]
 SWEEP_ATTRIBUTE = "read_deadline_sweep"
+LINGER_S = 1.0
+"""How long a connection refused with 431 drops what its client still sends before closing."""
+
+
+class HeadTooLarge(Exception):
+    """Raised from the parser's callback when a complete head is over MAX_HEADER_BYTES."""
 
 
 class LifespanState(TypedDict):
     """What the app's lifespan hands the server's protocol (uvicorn passes it to every connection)."""
 
     read_timeout_s: float
+    max_header_bytes: int
 
 
 class DeadlineHttpToolsProtocol(HttpToolsProtocol):
@@ -32,6 +44,9 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.read_timeout_s: float = self.app_state["read_timeout_s"]
+        self.max_header_bytes: int = self.app_state["max_header_bytes"]
+        self._head_bytes = 0
+        self._head_refused = False
         self.deadline: float | None = None
         self._phase: Phase = "idle"
         self._path = ""
@@ -50,10 +65,31 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self._phase = "headers"
         self.deadline = self.loop.time() + self.read_timeout_s
 
+    def data_received(self, data: bytes) -> None:
+        """Feed the parser; 431 and close once a request's head is over MAX_HEADER_BYTES."""
+        if self._head_refused:
+            return
+        if self._phase == "body":
+            super().data_received(data)
+            return
+        self._head_bytes += len(data)
+        super().data_received(data)
+        # A head completed in this read reset the count: one still over the cap is incomplete.
+        if self._head_bytes > self.max_header_bytes and not self._head_refused and not self.transport.is_closing():
+            self._write_431()
+
     def on_headers_complete(self) -> None:
+        # Only when this read took the head's bytes past the cap: measure the head itself (the read may hold
+        # some body too). Raising stops the parser before the app runs; send_400_response writes the 431.
+        if self._head_bytes > self.max_header_bytes and self._head_size() > self.max_header_bytes:
+            raise HeadTooLarge
         super().on_headers_complete()
+        self._head_bytes = 0
         self._phase = "body"
         self._path = self.scope["path"]
+
+    def _head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
@@ -76,9 +112,22 @@ class DeadlineHttpToolsProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to bytes that are not HTTP, as JSON like every other error."""
+        """uvicorn's answer to bytes that are not HTTP (or to a head over the cap), as JSON like every other error."""
+        if self._head_bytes > self.max_header_bytes:
+            self._write_431()
+            return
         self._write_error(400, b"Bad Request", "", msg)
         self.transport.close()
+
+    def _write_431(self) -> None:
+        """The 431, then no more sending; what the client still sends is dropped until the linger ends."""
+        self.deadline = None
+        self._head_refused = True
+        message = f"the request's headers are larger than {self.max_header_bytes} bytes (MAX_HEADER_BYTES)"
+        self._write_error(431, b"Request Header Fields Too Large", "", message)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
 
     def _write_408(self, path: str) -> None:
         late = f"the request was not received in full within {self.read_timeout_s:g} s (READ_TIMEOUT_S)"

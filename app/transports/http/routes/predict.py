@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartParser
 from starlette.requests import Request
 
 from app.core.budgets import RequestBudget
@@ -23,6 +24,9 @@ from app.transports.http.middleware.request_context import note_model
 from app.transports.http.responses import JSONResponse
 from app.transports.http.routes import DirectRoute, error_responses, run_work
 
+# Uploads stay in memory (0: never spool to disk), where the memory budget counts them with their body; they
+# used to spool to /tmp past 1 MB, a memory-backed volume on Kubernetes that no budget bounded.
+MultiPartParser.spool_max_size = 0
 ERRORS = {413: "Body too large", 415: "Not JSON or multipart", 422: "Invalid input", 503: "Model not loaded"}
 
 

@@ -147,3 +147,22 @@ def test_calls_past_max_concurrency_are_unavailable_with_a_retry_hint(test_digit
     finally:
         service.process.terminate()
         service.process.wait(timeout=30)
+
+
+def test_model_infer_reserves_from_the_memory_budget(test_digits: tuple) -> None:
+    """A call whose decoded message could never fit the worker's memory budget gets RESOURCE_EXHAUSTED, as REST's
+    413; a small one is answered."""
+    service = start_grpc_service(MEMORY_BUDGET_BYTES="2000000")
+    try:
+        with grpc.insecure_channel(service.target) as channel:
+            stub = GRPCInferenceServiceStub(channel)
+            answer = stub.ModelInfer(infer_request(test_digits[0][:1]))
+            assert np.frombuffer(answer.raw_output_contents[2], dtype="<i8").tolist() == test_digits[1][:1].tolist()
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ModelInfer(infer_request(test_digits[0][:64]))
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "memory" in refused.value.details()
+            assert stub.ModelInfer(infer_request(test_digits[0][:1])).raw_output_contents  # the budget was released
+    finally:
+        service.process.terminate()
+        service.process.wait(timeout=30)

@@ -19,25 +19,25 @@ from app.operations.services import Services
 from app.transports.http.deps import install_services, services_of
 from app.transports.http.errors import install_error_handlers
 from app.transports.http.http_protocol import LifespanState
-from app.transports.http.middleware.auth import ApiKeyMiddleware
-from app.transports.http.middleware.request_context import RequestContextMiddleware
-from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
-from app.transports.http.routes import admin, health, models, predict, v2
+from app.transports.http.middleware.auth import ApiKeyCheck
+from app.transports.http.middleware.gate import RequestGate
+from app.transports.http.routes import DirectRoute, admin, health, models, predict, v2
 from app.transports.http.routes.page import install_page
 
 BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
-"""API_KEY / ADMIN_KEY, checked by ApiKeyMiddleware; the docs page's Authorize button sends it."""
+"""API_KEY / ADMIN_KEY, checked by RequestGate; the docs page's Authorize button sends it."""
 
 
 class ServiceApp(FastAPI):
-    """FastAPI with the request context outside Starlette's error middleware (so a 500 carries the id too), and
-    the bearer scheme of the API keys in its OpenAPI schema."""
+    """FastAPI behind RequestGate, the one per-request layer (outside Starlette's error middleware, so a 500
+    carries the id too), which serves the hot routes itself; the bearer scheme of the API keys in its OpenAPI
+    schema."""
+
+    key_check: ApiKeyCheck
 
     def build_middleware_stack(self) -> ASGIApp:
-        services = services_of(self)
-        return RequestContextMiddleware(
-            super().build_middleware_stack(), services.settings.access_log, services.metrics
-        )
+        hot_routes = [route for route in self.router.routes if isinstance(route, DirectRoute)]
+        return RequestGate(super().build_middleware_stack(), services_of(self), self.key_check, hot_routes)
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
@@ -84,10 +84,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: request limits (an early answer closes the connection), API keys, then the
-    # routes; the request id, request metrics and access log wrap them all (see ServiceApp).
-    app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
-    app.add_middleware(
-        RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
-    )
+    app.key_check = ApiKeyCheck(keys, settings.admin_key)
     return app

@@ -1,6 +1,7 @@
 """The V2 codec on its own: binary and JSON tensors in, binary and JSON tensors out."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -55,6 +56,25 @@ def test_json_data_may_be_nested_or_flat(spec) -> None:
         np.testing.assert_array_equal(
             parse_infer_request(body, None, spec, request_budget(max_instances=8)).pixels[0], pixels.reshape(28, 28)
         )
+
+
+@pytest.mark.parametrize(
+    ("datatype", "data", "message"),
+    [
+        ("UINT8", [0] * 783 + [1.0], "UINT8 data must be whole numbers"),
+        ("INT64", [0] * 783 + [2**70], "INT64 data must be whole numbers"),
+        ("FP32", [0] * 783 + ["1"], "every value must be a number"),
+        ("FP32", [0] * 783 + [None], "every value must be a number"),
+        ("FP32", [0] * 783 + [255.00000001], "values must be from 0 to 255, got 0.0..255.00000001"),
+        ("INT32", [0] * 783 + [300], "values must be from 0 to 255, got 0..300"),
+        ("FP32", [0] * 782, "data must hold 784 numbers"),
+        ("FP32", [[0] * 784, [0]], "data is ragged"),
+    ],
+)
+def test_bad_json_data_gets_the_message_naming_its_problem(spec, datatype: str, data: list, message: str) -> None:
+    body = json.dumps({"inputs": [{"name": "pixels", "shape": [1, 784], "datatype": datatype, "data": data}]})
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        parse_infer_request(body.encode(), None, spec, request_budget(max_instances=8))
 
 
 def test_binary_outputs_are_little_endian_bytes_after_the_json(spec) -> None:

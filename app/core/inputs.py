@@ -66,17 +66,14 @@ def _plain_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tup
     simdjson's as_buffer refuses anything but numbers (strings, null, true, false) and flattens nested arrays;
     the length of each instance and row and the count of `[` in the body make sure none was nested deeper.
     """
-    parser = getattr(_parsers, "parser", None)
-    if parser is None:
-        parser = _parsers.parser = simdjson.Parser()
     try:
-        payload = parser.parse(body)
+        payload = simdjson_parser().parse(body)
         if not isinstance(payload, simdjson.Object):
             return None
         keys = list(payload.keys())
         if "instances" not in keys or len(set(keys)) != len(keys):
             return None
-        raw_options = {key: _python(payload[key]) for key in keys if key != "instances"}
+        raw_options = {key: python_value(payload[key]) for key in keys if key != "instances"}
         options = parse_options(raw_options, spec)
         instances = payload["instances"]
         if not isinstance(instances, simdjson.Array) or not len(instances):
@@ -106,7 +103,15 @@ def _plain_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tup
     return values.reshape(len(chunks), height, width).astype(np.float32), options
 
 
-def _python(value: Any) -> Any:
+def simdjson_parser() -> simdjson.Parser:
+    """This thread's simdjson parser."""
+    parser: simdjson.Parser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = simdjson.Parser()
+    return parser
+
+
+def python_value(value: Any) -> Any:
     """A simdjson value as Python objects."""
     if isinstance(value, simdjson.Array):
         return value.as_list()

@@ -4,8 +4,9 @@ Servers run pinned to one core (taskset), one worker; wrk drives them from anoth
 servers taking turns on each scenario over several rounds (medians are reported).
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
-inference. A second part runs the service with adaptive batching on and off. A third runs it
-with 1 and with 2 workers, each on both cores and sharing them with wrk. Prints Markdown tables
+inference. The V2 part sends V2 infer JSON and binary tensors (multiclass) to the service. Another
+part runs the service with adaptive batching on and off. The last runs it with 1 and with 2
+workers, each on both cores and sharing them with wrk. Prints Markdown tables
 and the target ratios; writes bench/results/latest.json. With --baseline, the service of another
 checkout (e.g. `git worktree add ../before main`) takes its turns beside them, for a before/after
 in one run.
@@ -32,7 +33,11 @@ from bench.onnx_latency import latencies_us
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
 MODEL_NAMES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
-LUA = 'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = io.open("{body}"):read("*a")\n'
+LUA = 'wrk.method = "POST"\n{headers}wrk.body = io.open("{body}"):read("*a")\n'
+V2_INFER = "/v2/models/mnist-multiclass/infer"
+PATHS = {"multiclass": "/predict/multiclass", "multilabel": "/predict/multilabel", "v2-json": V2_INFER}
+PATHS["v2-binary"] = V2_INFER
+"""Where each kind of body goes: the predict routes, and V2 infer with JSON or binary tensors (multiclass)."""
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 WRK_PATTERNS = {
     "requests": r"^Requests/sec:\s+([\d.]+)",
@@ -105,7 +110,25 @@ def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], P
             path = folder / f"{task}-{size}.json"
             path.write_text(json.dumps({"instances": pool[:size].reshape(size, -1).tolist()}))
             bodies[task, size] = path
+    for size in batch_sizes:
+        digits = mnist.x_test[:size]
+        tensor = {"name": "pixels", "shape": [size, 28, 28], "datatype": "FP32"}
+        bodies["v2-json", size] = folder / f"v2-json-{size}.json"
+        bodies["v2-json", size].write_text(json.dumps({"inputs": [tensor | {"data": digits.reshape(-1).tolist()}]}))
+        header = json.dumps(
+            {"inputs": [tensor | {"datatype": "UINT8", "parameters": {"binary_data_size": digits.size}}]}
+        )
+        bodies["v2-binary", size] = folder / f"v2-binary-{size}.bin"
+        bodies["v2-binary", size].write_bytes(header.encode() + digits.astype(np.uint8).tobytes())
     return bodies
+
+
+def wrk_headers(body: Path) -> dict[str, str]:
+    """The request headers of a body file: JSON, or V2 binary tensors after a JSON header of known length."""
+    if body.suffix != ".bin":
+        return {"Content-Type": "application/json"}
+    data = body.read_bytes()
+    return {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(data.index(b"}]}") + 3)}
 
 
 def start_server(server: Server, port: int, core: str, models_dir: Path) -> subprocess.Popen[bytes]:
@@ -143,7 +166,8 @@ def parse_duration_ms(text: str) -> float:
 def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> tuple[float, float, float, int]:
     """requests/s, p50 ms, p99 ms and error count of one wrk run."""
     script = body.with_suffix(".lua")
-    script.write_text(LUA.format(body=body))
+    headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in wrk_headers(body).items())
+    script.write_text(LUA.format(headers=headers, body=body))
     command = [
         "taskset",
         "-c",
@@ -212,12 +236,12 @@ def measure(
         for task, size, connections in plan:
             for server in servers:  # warm-up
                 run_wrk(
-                    f"http://127.0.0.1:{ports[server.name]}/predict/{task}", bodies[task, size], 16, 1, args.load_core
+                    f"http://127.0.0.1:{ports[server.name]}{PATHS[task]}", bodies[task, size], 16, 1, args.load_core
                 )
             rounds: dict[str, list[tuple[float, float, float, int]]] = {server.name: [] for server in servers}
             for _ in range(args.rounds):
                 for server in servers:
-                    url = f"http://127.0.0.1:{ports[server.name]}/predict/{task}"
+                    url = f"http://127.0.0.1:{ports[server.name]}{PATHS[task]}"
                     rounds[server.name].append(
                         run_wrk(url, bodies[task, size], connections, args.seconds, args.load_core)
                     )
@@ -244,7 +268,7 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers"], default="all")
+    parser.add_argument("--part", choices=["all", "yardsticks", "v2", "batching", "workers"], default="all")
     parser.add_argument("--images", default="1,64", help="images per request in the yardsticks and workers parts")
     parser.add_argument(
         "--baseline", type=Path, help="another checkout whose service also runs in the yardsticks part (before/after)"
@@ -257,17 +281,25 @@ def main() -> int:
     yardstick_plan = [(task, size, c) for task in SHAPES for size in sizes for c in (1, 16)]
     batching_plan = [(task, 1, c) for task in SHAPES for c in (1, 16, 64)]
     workers_plan = [(task, size, 16) for task in SHAPES for size in sizes]
-    yardstick_servers = YARDSTICK_SERVERS
+    v2_plan = [("v2-json", 1, 1), ("v2-json", 1, 16), ("v2-json", 64, 16), ("v2-binary", 64, 16)]
+    yardstick_servers, v2_servers = YARDSTICK_SERVERS, [YARDSTICK_SERVERS[0]]
     if args.baseline is not None:
-        yardstick_servers = [*YARDSTICK_SERVERS, Server("baseline", "service", repo=args.baseline.resolve())]
+        baseline = Server("baseline", "service", repo=args.baseline.resolve())
+        yardstick_servers, v2_servers = [*yardstick_servers, baseline], [*v2_servers, baseline]
     output: dict[str, object] = {}
+    yardstick_results: list[LoadResult] = []
     with tempfile.TemporaryDirectory() as scratch:
-        bodies = real_bodies(Path(scratch), sorted({1, *sizes}))
+        bodies = real_bodies(Path(scratch), sorted({1, 64, *sizes}))
         if args.part in ("all", "yardsticks"):
             ort_us = onnxruntime_in_process(args.models, sizes, runs=20000)
             results, rss = measure(yardstick_servers, yardstick_plan, bodies, args)
             report_yardsticks(results, ort_us, rss)
+            yardstick_results = results
             output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
+        if args.part in ("all", "v2"):
+            v2_results = measure(v2_servers, v2_plan, bodies, args)[0]
+            report_v2(v2_results, yardstick_results)
+            output["v2"] = [asdict(r) for r in v2_results]
         if args.part in ("all", "batching"):
             results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
             report_batching(results)
@@ -340,6 +372,30 @@ def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, flo
                         f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
                         f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms"
                     )
+
+
+def report_v2(results: list[LoadResult], yardsticks: list[LoadResult]) -> None:
+    """The V2 table; binary tensors against the JSON floor's images/s (when the yardsticks part ran too), and the
+    service against the baseline."""
+    print_table(results)
+    pick = {(r.server, r.task, r.images, r.connections): r for r in results}
+    floor = next(
+        (r for r in yardsticks if (r.server, r.task, r.images, r.connections) == ("floor", "multiclass", 64, 16)), None
+    )
+    binary = pick.get(("service", "v2-binary", 64, 16))
+    if floor is not None and binary is not None:
+        print(
+            f"V2 binary, 64 images, 16 connections: {binary.images_per_s / floor.images_per_s:.2f}x the JSON "
+            "floor's images/s (target >= 2x)"
+        )
+    for (server, task, images, connections), after in pick.items():
+        before = pick.get(("baseline", task, images, connections))
+        if server == "service" and before is not None:
+            print(
+                f"service / baseline, {task} {images} img c={connections}: "
+                f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
+                f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms"
+            )
 
 
 def report_batching(results: list[LoadResult]) -> None:

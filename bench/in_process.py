@@ -8,11 +8,11 @@ To compare with another checkout, run its app with this file: PYTHONPATH=<checko
 request of the fastest round and the median round, in wall time and in the process's CPU time. On a shared
 machine the fastest round is the steadiest figure: other load only ever adds to a round.
 
-The yardstick, measured in the same rounds (taking turns with the endpoints): the least any server must do
-for the same predict body, orjson parse + onnxruntime run + orjson dump of the logits. Each endpoint's cost is
-also given in yardsticks: the median over the rounds of its CPU time over the yardstick's, the two taking
-turns every TURN calls, which a busy machine moves far less than the times. With --max-ratio the run fails (exit 1) when
-/predict/multiclass costs more than N yardsticks: CI's guard against a slower request path.
+The yardstick, measured in the same rounds: the least any server must do for the same predict body, orjson
+parse + onnxruntime run + orjson dump of the logits (onnxruntime on one thread in both). Each endpoint's cost
+is also given in yardsticks: the median over the rounds of its CPU time over the yardstick's, the two taking
+turns every TURN calls, which a busy machine moves far less than the times. With --max-ratio the run fails
+(exit 1) when /predict/multiclass costs more than N yardsticks: CI's guard against a slower request path.
 """
 
 import argparse
@@ -154,7 +154,7 @@ async def measure(requests: int, rounds: int) -> tuple[dict[str, list[tuple[floa
     """Per endpoint and for the yardstick, the mean wall and CPU microseconds per request of each round (after
     a warm-up); and per endpoint and round, its CPU time over the yardstick's. Within a round each endpoint and
     the yardstick take turns every TURN calls, so a slow spell of a shared machine slows both alike."""
-    asgi: Any = create_app(Settings(models_dir=REPO / "models"))
+    asgi: Any = create_app(Settings(models_dir=REPO / "models", ort_threads=1))
     state, stop = await start(asgi)
     cases = bodies()
     run_yardstick = yardstick(cases[PREDICT])

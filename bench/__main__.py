@@ -268,12 +268,13 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--part", choices=["all", "yardsticks", "v2", "batching", "workers"], default="all")
+    parser.add_argument("--part", default="all", help="all, or parts to run: yardsticks,v2,batching,workers")
     parser.add_argument("--images", default="1,64", help="images per request in the yardsticks and workers parts")
     parser.add_argument(
         "--baseline", type=Path, help="another checkout whose service also runs in the yardsticks part (before/after)"
     )
     args = parser.parse_args()
+    parts = {"yardsticks", "v2", "batching", "workers"} if args.part == "all" else set(args.part.split(","))
     sizes = [int(size) for size in args.images.split(",")]
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -290,21 +291,21 @@ def main() -> int:
     yardstick_results: list[LoadResult] = []
     with tempfile.TemporaryDirectory() as scratch:
         bodies = real_bodies(Path(scratch), sorted({1, 64, *sizes}))
-        if args.part in ("all", "yardsticks"):
+        if "yardsticks" in parts:
             ort_us = onnxruntime_in_process(args.models, sizes, runs=20000)
             results, rss = measure(yardstick_servers, yardstick_plan, bodies, args)
             report_yardsticks(results, ort_us, rss)
             yardstick_results = results
             output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
-        if args.part in ("all", "v2"):
+        if "v2" in parts:
             v2_results = measure(v2_servers, v2_plan, bodies, args)[0]
             report_v2(v2_results, yardstick_results)
             output["v2"] = [asdict(r) for r in v2_results]
-        if args.part in ("all", "batching"):
+        if "batching" in parts:
             results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
             report_batching(results)
             output["batching"] = [asdict(r) for r in results]
-        if args.part in ("all", "workers"):
+        if "workers" in parts:
             shared = argparse.Namespace(**{**vars(args), "server_core": ALL_CORES, "load_core": ALL_CORES})
             results = measure(WORKERS_SERVERS, workers_plan, bodies, shared)[0]
             report_workers(results)

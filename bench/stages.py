@@ -68,7 +68,7 @@ async def stages(calls: int, rounds: int) -> dict[str, float]:
             "body to pixels (parse_json_body)": fastest_us(
                 lambda: parse_json_body(body, spec, RequestBudget(limits)), calls, rounds
             ),
-            "  of which JSON parse (orjson)": fastest_us(lambda: load_json(body, "body"), calls, rounds),
+            "orjson.loads of the same body (for scale)": fastest_us(lambda: load_json(body, "body"), calls, rounds),
             "logits (Model.logits: onnxruntime + metrics)": fastest_us(lambda: model.logits(pixels), calls, rounds),
             "  of which onnxruntime's Session.run": fastest_us(
                 lambda: session.run([spec.output_name], feed), calls, rounds

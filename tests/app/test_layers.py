@@ -52,7 +52,9 @@ def test_app_imports_point_down(path: Path) -> None:
     if own not in ALLOWED:
         return
     imports = imported_modules(path)
-    wrong = sorted(m for m in imports if (layer := layer_of(m)) is not None and layer not in ALLOWED[own] and m != "app")
+    wrong = sorted(
+        m for m in imports if (layer := layer_of(m)) is not None and layer not in ALLOWED[own] and m != "app"
+    )
     assert not wrong, f"{own} must not import {wrong}"
     if own == "core":
         web = sorted(m for m in imports if m.startswith(CORE_FORBIDDEN))

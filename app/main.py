@@ -9,7 +9,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp
 
 from app import __version__
-from app.core.admission import RETRY_AFTER_S, MemoryBudget, body_cost
+from app.core.admission import RETRY_AFTER_S, MemoryBudget
 from app.core.offload import WorkPool
 from app.core.registry import ModelRegistry
 from app.operations.auth import KeyRing
@@ -22,12 +22,10 @@ from app.transports.grpc.server import GrpcServer
 from app.transports.http.deps import install_services, services_of
 from app.transports.http.errors import install_error_handlers
 from app.transports.http.http_protocol import LifespanState
-from app.transports.http.middleware.auth import ApiKeyMiddleware
+from app.transports.http.middleware.auth import ApiKeyCheck
+from app.transports.http.middleware.gate import RequestGate
 from app.transports.http.middleware.head import HeadMiddleware
-from app.transports.http.middleware.memory import MemoryAdmissionMiddleware
-from app.transports.http.middleware.request_context import RequestContextMiddleware
-from app.transports.http.middleware.request_limits import RequestLimitsMiddleware
-from app.transports.http.routes import admin, health, models, predict, v2
+from app.transports.http.routes import DirectRoute, admin, health, models, predict, v2
 from app.transports.http.routes.page import install_page
 
 CORS_HEADERS = ["Authorization", "Content-Type", "Content-Encoding", "Inference-Header-Content-Length", "X-Request-ID"]
@@ -35,17 +33,30 @@ CORS_HEADERS = ["Authorization", "Content-Type", "Content-Encoding", "Inference-
 CORS_EXPOSED = ["Inference-Header-Content-Length", "X-Request-ID", "WWW-Authenticate", "Retry-After"]
 """...and read of an answer, besides the basic ones."""
 BEARER = {"bearer": {"type": "http", "scheme": "bearer"}}
-"""API_KEY / ADMIN_KEY, checked by ApiKeyMiddleware; the docs page's Authorize button sends it."""
+"""API_KEY / ADMIN_KEY, checked by RequestGate; the docs page's Authorize button sends it."""
 
 
 class ServiceApp(FastAPI):
-    """FastAPI with the request context outside Starlette's error middleware (so a 500 carries the id too), and
-    the bearer scheme of the API keys in its OpenAPI schema."""
+    """FastAPI behind RequestGate, the one per-request layer (outside Starlette's error middleware, so a 500
+    carries the id too), which serves the hot routes itself; CORS, when CORS_ALLOW_ORIGINS is set, around it (a
+    preflight is answered before any key is asked for); the bearer scheme of the API keys in its OpenAPI schema."""
+
+    key_check: ApiKeyCheck
 
     def build_middleware_stack(self) -> ASGIApp:
         services = services_of(self)
-        return RequestContextMiddleware(
-            super().build_middleware_stack(), services.settings.access_log, services.metrics
+        hot_routes = [route for route in self.router.routes if isinstance(route, DirectRoute)]
+        gate = RequestGate(super().build_middleware_stack(), services, self.key_check, hot_routes)
+        origins = services.settings.cors_origins
+        if not origins:
+            return gate
+        return CORSMiddleware(
+            gate,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD", "POST"],
+            allow_headers=CORS_HEADERS,
+            expose_headers=CORS_EXPOSED,
+            max_age=600,
         )
 
     def openapi(self) -> dict[str, Any]:
@@ -94,7 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     keys = KeyRing(settings.api_key, settings.api_keys_file)
     memory = MemoryBudget(settings.memory_budget, settings.admission_wait_s, settings.admission_queue, RETRY_AFTER_S)
-    cost = body_cost(settings.max_instances, settings.max_body_bytes)
     metrics.watch_memory(memory)
     install_services(app, Services(settings, registry, metrics, pool, Reloader(registry, keys), keys, memory))
     install_error_handlers(app)
@@ -102,22 +112,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (models.router, health.router, v2.router, admin.router):
         app.include_router(router)
     install_page(app)
-    # The last added runs first: memory admission (before any body is read), CORS when on (it answers preflights,
-    # before the keys are asked for), HEAD as GET, request limits (an early answer closes the connection), API keys,
-    # then the routes; the request id, request metrics and access log wrap them all (see ServiceApp).
-    app.add_middleware(ApiKeyMiddleware, keys=keys, admin_key=settings.admin_key)
-    app.add_middleware(
-        RequestLimitsMiddleware, max_requests=settings.max_concurrency, max_body_bytes=settings.max_body_bytes
-    )
+    app.key_check = ApiKeyCheck(keys, settings.admin_key)
     app.add_middleware(HeadMiddleware)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["GET", "HEAD", "POST"],
-            allow_headers=CORS_HEADERS,
-            expose_headers=CORS_EXPOSED,
-            max_age=600,
-        )
-    app.add_middleware(MemoryAdmissionMiddleware, budget=memory, cost=cost, drain_bytes=settings.max_body_bytes)
     return app

@@ -4,10 +4,11 @@ Servers run pinned to one core (taskset), one worker; wrk drives them from anoth
 servers taking turns on each scenario over several rounds (medians are reported).
 Yardsticks: onnxruntime in-process on the same inputs; a bare Starlette endpoint that only
 parses the same JSON (the HTTP + JSON floor); a plain FastAPI + pydantic endpoint doing the same
-inference. A second part runs the service with adaptive batching on and off. A third runs it
-with 1 and with 2 workers, each on both cores and sharing them with wrk. A fourth sends the same
-images to one service over REST V2 (JSON, and binary tensors) with wrk and over gRPC with
-bench.grpc_load, taking turns likewise. Prints Markdown tables
+inference. The V2 part sends V2 infer JSON and binary tensors (multiclass) to the service. Another
+part runs the service with adaptive batching on and off. The last runs it with 1 and with 2
+workers, each on both cores and sharing them with wrk. The gRPC part sends the same images to one
+service over REST V2 (JSON, and binary tensors) with wrk and over gRPC with bench.grpc_load, taking
+turns likewise. Prints Markdown tables
 and the target ratios; writes bench/results/latest.json. With --baseline, the service of another
 checkout (e.g. `git worktree add ../before main`) takes its turns beside them, for a before/after
 in one run.
@@ -34,12 +35,12 @@ from bench.onnx_latency import latencies_us
 REPO = Path(__file__).resolve().parent.parent
 SHAPES = {"multiclass": (28, 28), "multilabel": (56, 56)}
 MODEL_NAMES = {"multiclass": "mnist-multiclass", "multilabel": "mnist-multilabel"}
-LUA = (
-    'wrk.method = "POST"\nwrk.headers["Content-Type"] = "{content_type}"\n{headers}'
-    'wrk.body = io.open("{body}", "rb"):read("*a")\n'
-)
-V2_BINARY_HEADER = "inference-header-content-length"
+LUA = 'wrk.method = "POST"\n{headers}wrk.body = io.open("{body}", "rb"):read("*a")\n'
 PROTOCOLS = ("REST V2 JSON", "REST V2 binary", "gRPC")
+V2_INFER = "/v2/models/mnist-multiclass/infer"
+PATHS = {"multiclass": "/predict/multiclass", "multilabel": "/predict/multilabel", "v2-json": V2_INFER}
+PATHS["v2-binary"] = V2_INFER
+"""Where each kind of body goes: the predict routes, and V2 infer with JSON or binary tensors (multiclass)."""
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 WRK_PATTERNS = {
     "requests": r"^Requests/sec:\s+([\d.]+)",
@@ -112,7 +113,33 @@ def real_bodies(folder: Path, batch_sizes: list[int]) -> dict[tuple[str, int], P
             path = folder / f"{task}-{size}.json"
             path.write_text(json.dumps({"instances": pool[:size].reshape(size, -1).tolist()}))
             bodies[task, size] = path
+    for size in batch_sizes:
+        digits = mnist.x_test[:size]
+        tensor = {"name": "pixels", "shape": [size, 28, 28], "datatype": "FP32"}
+        bodies["v2-json", size] = folder / f"v2-json-{size}.json"
+        bodies["v2-json", size].write_text(json.dumps({"inputs": [tensor | {"data": digits.reshape(-1).tolist()}]}))
+        header = json.dumps(
+            {"inputs": [tensor | {"datatype": "UINT8", "parameters": {"binary_data_size": digits.size}}]}
+        )
+        write_v2_binary(folder / f"v2-binary-{size}.bin", header.encode(), digits.astype(np.uint8).tobytes())
+        bodies["v2-binary", size] = folder / f"v2-binary-{size}.bin"
     return bodies
+
+
+def write_v2_binary(body: Path, header: bytes, tensors: bytes) -> None:
+    """A V2 binary body file, its JSON header's length in the .length file beside it."""
+    body.write_bytes(header + tensors)
+    body.with_suffix(".length").write_text(str(len(header)))
+
+
+def wrk_headers(body: Path) -> dict[str, str]:
+    """The request headers of a body file: JSON, or V2 binary tensors after a JSON header of known length."""
+    if body.suffix != ".bin":
+        return {"Content-Type": "application/json"}
+    return {
+        "Content-Type": "application/octet-stream",
+        "Inference-Header-Content-Length": body.with_suffix(".length").read_text(),
+    }
 
 
 def start_server(server: Server, port: int, core: str, models_dir: Path) -> subprocess.Popen[bytes]:
@@ -147,43 +174,6 @@ def parse_duration_ms(text: str) -> float:
     return float(value) * UNITS[unit]
 
 
-def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> tuple[float, float, float, int]:
-    """requests/s, p50 ms, p99 ms and error count of one wrk run (a .bin body is V2 binary: its header's length
-    is in the .length file beside it)."""
-    script = body.with_suffix(".lua")
-    if body.suffix == ".bin":
-        length = body.with_suffix(".length").read_text()
-        headers = f'wrk.headers["{V2_BINARY_HEADER}"] = "{length}"\n'
-        script.write_text(LUA.format(content_type="application/octet-stream", headers=headers, body=body))
-    else:
-        script.write_text(LUA.format(content_type="application/json", headers="", body=body))
-    command = [
-        "taskset",
-        "-c",
-        core,
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        WRK_TIMEOUT,
-        "--latency",
-        "-s",
-        str(script),
-        url,
-    ]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    found = {key: re.search(pattern, output, re.MULTILINE) for key, pattern in WRK_PATTERNS.items()}
-    if found["requests"] is None or found["p50"] is None or found["p99"] is None:
-        raise RuntimeError(f"cannot read wrk's output:\n{output}")
-    requests_per_s = float(found["requests"].group(1))
-    p50, p99 = parse_duration_ms(found["p50"].group(1)), parse_duration_ms(found["p99"].group(1))
-    errors = int(found["non_2xx"].group(1)) if found["non_2xx"] else 0
-    if found["socket_errors"]:
-        errors += sum(map(int, found["socket_errors"].groups()))
-    return requests_per_s, p50, p99, errors
-
-
 def v2_bodies(folder: Path, sizes: list[int]) -> dict[tuple[str, int], Path]:
     """The same MNIST images as REST V2 JSON bodies, V2 binary bodies (binary outputs too) and .npy files for
     bench.grpc_load, by (protocol, images): multiclass only."""
@@ -203,8 +193,7 @@ def v2_bodies(folder: Path, sizes: list[int]) -> dict[tuple[str, int], Path]:
             }
         ).encode()
         files["REST V2 binary", size] = folder / f"v2-{size}.bin"
-        files["REST V2 binary", size].write_bytes(header + pixels.tobytes())
-        files["REST V2 binary", size].with_suffix(".length").write_text(str(len(header)))
+        write_v2_binary(files["REST V2 binary", size], header, pixels.tobytes())
         files["gRPC", size] = folder / f"grpc-{size}.npy"
         np.save(files["gRPC", size], pixels)
     return files
@@ -262,6 +251,38 @@ def measure_protocols(
         process.wait(timeout=10)
 
 
+def run_wrk(url: str, body: Path, connections: int, seconds: int, core: str) -> tuple[float, float, float, int]:
+    """requests/s, p50 ms, p99 ms and error count of one wrk run."""
+    script = body.with_suffix(".lua")
+    headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in wrk_headers(body).items())
+    script.write_text(LUA.format(headers=headers, body=body))
+    command = [
+        "taskset",
+        "-c",
+        core,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        WRK_TIMEOUT,
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = {key: re.search(pattern, output, re.MULTILINE) for key, pattern in WRK_PATTERNS.items()}
+    if found["requests"] is None or found["p50"] is None or found["p99"] is None:
+        raise RuntimeError(f"cannot read wrk's output:\n{output}")
+    requests_per_s = float(found["requests"].group(1))
+    p50, p99 = parse_duration_ms(found["p50"].group(1)), parse_duration_ms(found["p99"].group(1))
+    errors = int(found["non_2xx"].group(1)) if found["non_2xx"] else 0
+    if found["socket_errors"]:
+        errors += sum(map(int, found["socket_errors"].groups()))
+    return requests_per_s, p50, p99, errors
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process (taskset execs the server in place)."""
     status = Path(f"/proc/{pid}/status").read_text()
@@ -303,12 +324,12 @@ def measure(
         for task, size, connections in plan:
             for server in servers:  # warm-up
                 run_wrk(
-                    f"http://127.0.0.1:{ports[server.name]}/predict/{task}", bodies[task, size], 16, 1, args.load_core
+                    f"http://127.0.0.1:{ports[server.name]}{PATHS[task]}", bodies[task, size], 16, 1, args.load_core
                 )
             rounds: dict[str, list[tuple[float, float, float, int]]] = {server.name: [] for server in servers}
             for _ in range(args.rounds):
                 for server in servers:
-                    url = f"http://127.0.0.1:{ports[server.name]}/predict/{task}"
+                    url = f"http://127.0.0.1:{ports[server.name]}{PATHS[task]}"
                     rounds[server.name].append(
                         run_wrk(url, bodies[task, size], connections, args.seconds, args.load_core)
                     )
@@ -335,12 +356,13 @@ def main() -> int:
     parser.add_argument("--server-core", default="0")
     parser.add_argument("--load-core", default="1")
     parser.add_argument("--models", type=Path, default=REPO / "models")
-    parser.add_argument("--part", choices=["all", "yardsticks", "batching", "workers", "grpc"], default="all")
+    parser.add_argument("--part", default="all", help="all, or parts to run: yardsticks,v2,batching,workers,grpc")
     parser.add_argument("--images", default="1,64", help="images per request in the yardsticks, workers and grpc parts")
     parser.add_argument(
         "--baseline", type=Path, help="another checkout whose service also runs in the yardsticks part (before/after)"
     )
     args = parser.parse_args()
+    parts = {"yardsticks", "v2", "batching", "workers", "grpc"} if args.part == "all" else set(args.part.split(","))
     sizes = [int(size) for size in args.images.split(",")]
     if shutil.which("wrk") is None:
         print("error: wrk is not installed (Debian: apt-get install wrk)", file=sys.stderr)
@@ -348,30 +370,38 @@ def main() -> int:
     yardstick_plan = [(task, size, c) for task in SHAPES for size in sizes for c in (1, 16)]
     batching_plan = [(task, 1, c) for task in SHAPES for c in (1, 16, 64)]
     workers_plan = [(task, size, 16) for task in SHAPES for size in sizes]
-    yardstick_servers = YARDSTICK_SERVERS
+    v2_plan = [("v2-json", 1, 1), ("v2-json", 1, 16), ("v2-json", 64, 16), ("v2-binary", 64, 16)]
+    yardstick_servers, v2_servers = YARDSTICK_SERVERS, [YARDSTICK_SERVERS[0]]
     if args.baseline is not None:
-        yardstick_servers = [*YARDSTICK_SERVERS, Server("baseline", "service", repo=args.baseline.resolve())]
+        baseline = Server("baseline", "service", repo=args.baseline.resolve())
+        yardstick_servers, v2_servers = [*yardstick_servers, baseline], [*v2_servers, baseline]
     output: dict[str, object] = {}
+    yardstick_results: list[LoadResult] = []
     with tempfile.TemporaryDirectory() as scratch:
-        bodies = real_bodies(Path(scratch), sorted({1, *sizes}))
-        if args.part in ("all", "yardsticks"):
+        bodies = real_bodies(Path(scratch), sorted({1, 64, *sizes}))
+        if "yardsticks" in parts:
             ort_us = onnxruntime_in_process(args.models, sizes, runs=20000)
             results, rss = measure(yardstick_servers, yardstick_plan, bodies, args)
             report_yardsticks(results, ort_us, rss)
+            yardstick_results = results
             output |= {"yardsticks": [asdict(r) for r in results], "onnxruntime_us": ort_us, "rss_mb": rss}
-        if args.part in ("all", "batching"):
+        if "v2" in parts:
+            v2_results = measure(v2_servers, v2_plan, bodies, args)[0]
+            report_v2(v2_results, yardstick_results)
+            output["v2"] = [asdict(r) for r in v2_results]
+        if "batching" in parts:
             results = measure(BATCHING_SERVERS, batching_plan, bodies, args)[0]
             report_batching(results)
             output["batching"] = [asdict(r) for r in results]
-        if args.part in ("all", "workers"):
+        if "grpc" in parts:
+            results = measure_protocols(v2_bodies(Path(scratch), sizes), sizes, args)
+            report_protocols(results)
+            output["grpc"] = [asdict(r) for r in results]
+        if "workers" in parts:
             shared = argparse.Namespace(**{**vars(args), "server_core": ALL_CORES, "load_core": ALL_CORES})
             results = measure(WORKERS_SERVERS, workers_plan, bodies, shared)[0]
             report_workers(results)
             output["workers"] = [asdict(r) for r in results]
-        if args.part in ("all", "grpc"):
-            results = measure_protocols(v2_bodies(Path(scratch), sizes), sizes, args)
-            report_protocols(results)
-            output["grpc"] = [asdict(r) for r in results]
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(output, indent=2))
@@ -437,6 +467,30 @@ def report_yardsticks(results: list[LoadResult], ort_us: dict[str, dict[int, flo
                     )
 
 
+def report_v2(results: list[LoadResult], yardsticks: list[LoadResult]) -> None:
+    """The V2 table; binary tensors against the JSON floor's images/s (when the yardsticks part ran too), and the
+    service against the baseline."""
+    print_table(results)
+    pick = {(r.server, r.task, r.images, r.connections): r for r in results}
+    floor = next(
+        (r for r in yardsticks if (r.server, r.task, r.images, r.connections) == ("floor", "multiclass", 64, 16)), None
+    )
+    binary = pick.get(("service", "v2-binary", 64, 16))
+    if floor is not None and binary is not None:
+        print(
+            f"V2 binary, 64 images, 16 connections: {binary.images_per_s / floor.images_per_s:.2f}x the JSON "
+            "floor's images/s (target >= 2x)"
+        )
+    for (server, task, images, connections), after in pick.items():
+        before = pick.get(("baseline", task, images, connections))
+        if server == "service" and before is not None:
+            print(
+                f"service / baseline, {task} {images} img c={connections}: "
+                f"{after.requests_per_s / before.requests_per_s:.3f}x requests/s, "
+                f"p50 {before.p50_ms:.3f} -> {after.p50_ms:.3f} ms"
+            )
+
+
 def report_batching(results: list[LoadResult]) -> None:
     """The table, then batching's gain at each concurrency."""
     print_table(results)
@@ -460,6 +514,10 @@ def report_workers(results: list[LoadResult]) -> None:
             f"{task} {images} img/request: 2 workers {two.requests_per_s / one.requests_per_s:.2f}x requests/s "
             f"of 1 worker, p99 {one.p99_ms:.3f} -> {two.p99_ms:.3f} ms"
         )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 
 def report_protocols(results: list[LoadResult]) -> None:

@@ -2,11 +2,13 @@
 
 import base64
 import binascii
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import orjson
+import simdjson
 
 from app.core.budgets import RequestBudget
 from app.core.errors import InvalidInput, clip, quote
@@ -34,6 +36,12 @@ def holds_images(body: bytes) -> bool:
 def parse_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tuple[np.ndarray, PredictOptions]:
     """A JSON predict body -> float32 pixels [N, H, W] and the options."""
     budget.admit_json(body, *spec.image_shape, "body")
+    plain = _plain_json_body(body, spec, budget)
+    return plain if plain is not None else _json_body(body, spec, budget)
+
+
+def _json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tuple[np.ndarray, PredictOptions]:
+    """Any JSON predict body, read by orjson: images, booleans, wrong shapes and the rest get their message."""
     payload = load_json(body, "body")
     if not isinstance(payload, dict):
         raise InvalidInput("body must be a JSON object with an 'instances' list")
@@ -44,6 +52,75 @@ def parse_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tupl
     if may_hold_booleans(body):
         reject_booleans(instances, "instances")
     return instances_to_pixels(instances, spec, budget), options
+
+
+_parsers = threading.local()
+"""One simdjson parser per thread (a parser is not shared, and its document lives until its next parse)."""
+SIMDJSON_ERRORS = (ValueError, TypeError, RuntimeError, KeyError, IndexError, InvalidInput)
+"""What reading a body by simdjson may raise; the body is then read by orjson, whose errors name the problem."""
+
+
+def _plain_json_body(body: bytes, spec: ModelSpec, budget: RequestBudget) -> tuple[np.ndarray, PredictOptions] | None:
+    """The usual predict body, `{"instances": [...], options}` with every instance flat or in rows of numbers 0-255,
+    read by simdjson straight into a float array: no Python object per number, several times faster than
+    orjson + np.asarray. None for any other body (or a bad one), which parse_json_body then reads the general
+    way, whose checks say what is wrong with it.
+
+    simdjson's as_buffer refuses anything but numbers (strings, null, true, false) and flattens nested arrays;
+    the length of each instance and row and the count of `[` in the body make sure none was nested deeper.
+    """
+    try:
+        payload = simdjson_parser().parse(body)
+        if not isinstance(payload, simdjson.Object):
+            return None
+        keys = list(payload.keys())
+        if "instances" not in keys or len(set(keys)) != len(keys):
+            return None
+        raw_options = {key: python_value(payload[key]) for key in keys if key != "instances"}
+        options = parse_options(raw_options, spec)
+        instances = payload["instances"]
+        if not isinstance(instances, simdjson.Array) or not len(instances):
+            return None
+        budget.admit_instances(len(instances), "instances")
+        height, width = spec.image_shape
+        brackets = 2 if isinstance(raw_options.get("threshold"), list) else 1
+        chunks = []
+        for instance in instances:
+            if not isinstance(instance, simdjson.Array):
+                return None
+            if len(instance) == height:
+                if not all(isinstance(row, simdjson.Array) and len(row) == width for row in instance):
+                    return None
+                brackets += height
+            elif len(instance) != height * width:
+                return None
+            brackets += 1
+            chunks.append(instance.as_buffer(of_type="d"))
+        if body.count(b"[") != brackets:
+            return None
+        values = np.frombuffer(chunks[0] if len(chunks) == 1 else b"".join(chunks), dtype=np.float64)
+    except SIMDJSON_ERRORS:
+        return None
+    if values.size != len(chunks) * height * width or values.min() < 0 or values.max() > PIXEL_MAX:
+        return None
+    return values.reshape(len(chunks), height, width).astype(np.float32), options
+
+
+def simdjson_parser() -> simdjson.Parser:
+    """This thread's simdjson parser."""
+    parser: simdjson.Parser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = simdjson.Parser()
+    return parser
+
+
+def python_value(value: Any) -> Any:
+    """A simdjson value as Python objects."""
+    if isinstance(value, simdjson.Array):
+        return value.as_list()
+    if isinstance(value, simdjson.Object):
+        return value.as_dict()
+    return value
 
 
 def load_json(text: bytes | str, what: str) -> Any:

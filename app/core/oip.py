@@ -9,10 +9,19 @@ from typing import Any
 
 import numpy as np
 import orjson
+import simdjson
 
 from app.core.budgets import RequestBudget
 from app.core.errors import InvalidInput, quote
-from app.core.inputs import check_pixels, load_json, may_hold_booleans, reject_booleans
+from app.core.inputs import (
+    SIMDJSON_ERRORS,
+    check_pixels,
+    load_json,
+    may_hold_booleans,
+    python_value,
+    reject_booleans,
+    simdjson_parser,
+)
 from app.core.registry import ModelSpec
 from app.core.tasks import TensorSpec
 
@@ -62,7 +71,9 @@ def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec,
     split = len(body) if header_length is None else header_length
     header_text = body[:split]
     budget.admit_json(header_text, *spec.image_shape, "request header")
-    header = load_json(header_text, "request header")
+    header = _header_with_plain_data(header_text)
+    if header is None:
+        header = load_json(header_text, "request header")
     if not isinstance(header, dict):
         raise InvalidInput("request must be a JSON object")
     request_id = header.get("id")
@@ -79,6 +90,50 @@ def parse_infer_request(body: bytes, header_length: int | None, spec: ModelSpec,
     if not isinstance(default_binary, bool):
         raise InvalidInput("parameters.binary_data_output must be true or false")
     return InferRequest(request_id, pixels, _requested_outputs(header.get("outputs"), spec, default_binary))
+
+
+def _header_with_plain_data(text: bytes) -> dict[str, Any] | None:
+    """The usual JSON header, one input tensor whose `data` is a flat list of numbers of its datatype's kind, read
+    by simdjson with `data` straight into an array (no Python object per number); None for any other header
+    (or a bad one), which is then read by orjson and checked the general way.
+
+    simdjson's as_buffer refuses anything but numbers of the kind asked (null, true, false, strings; fractions for
+    the integer types) and flattens nested arrays: the `[` in the text must be those of the rest plus one, and
+    a header with escapes (which could hide a `[`) is left to orjson.
+    """
+    if b"\\" in text:
+        return None
+    try:
+        document = simdjson_parser().parse(text)
+        if not isinstance(document, simdjson.Object):
+            return None
+        inputs = document.get("inputs")
+        if not isinstance(inputs, simdjson.Array) or len(inputs) != 1 or not isinstance(inputs[0], simdjson.Object):
+            return None
+        tensor = inputs[0]
+        data, datatype = tensor.get("data"), tensor.get("datatype")
+        if not isinstance(data, simdjson.Array) or not isinstance(datatype, str) or datatype not in INPUT_DATATYPES:
+            return None
+        header = {key: python_value(document[key]) for key in document if key != "inputs"}
+        plain = {key: python_value(tensor[key]) for key in tensor if key != "data"}
+        whole = INPUT_DATATYPES[datatype].kind in "iu"
+        values = np.frombuffer(data.as_buffer(of_type="i" if whole else "d"), dtype=np.int64 if whole else np.float64)
+    except SIMDJSON_ERRORS:
+        return None
+    if len(header) + 1 != len(document) or len(plain) + 1 != len(tensor):  # a key given twice
+        return None
+    if text.count(b"[") != _brackets(header) + _brackets(plain) + 2:  # the inputs list and the data
+        return None
+    return header | {"inputs": [plain | {"data": values}]}
+
+
+def _brackets(value: Any) -> int:
+    """How many `[` the JSON text of a value holds (escapes aside)."""
+    if isinstance(value, list):
+        return 1 + sum(_brackets(item) for item in value)
+    if isinstance(value, dict):
+        return sum(key.count("[") + _brackets(item) for key, item in value.items())
+    return value.count("[") if isinstance(value, str) else 0
 
 
 def _parameters(entry: dict[str, Any], where: str) -> dict[str, Any]:

@@ -42,12 +42,23 @@ def test_two_workers_sum_their_counters_histograms_and_readiness() -> None:
         assert _sample(metrics, "predict_instances_per_request_sum", '{model="mnist-multiclass"}') == 3 * REQUESTS
 
 
+def wait_for_workers(url: str, count: int, timeout_s: float = 60) -> None:
+    """Poll /metrics until `count` workers say they are ready (service_workers_ready sums them)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if f"service_workers_ready {count}.0" in httpx.get(f"{url}/metrics").text:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"{count} workers were not ready in {timeout_s} s")
+
+
 def test_admin_reload_reaches_every_worker_once(models_dir: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = start_service(models_dir, port, WORKERS="2", ADMIN_KEY="admin-secret-for-tests", LOG_FORMAT="json")
     try:
         wait_until_ready(process, url, timeout_s=60)
+        wait_for_workers(url, 2)  # a worker not started yet would miss the SIGHUP
         card_path = models_dir / "mnist-multilabel" / "model.json"
         card_path.write_text(card_path.read_text().replace('"version": "1.0.0"', '"version": "1.0.1"'))
         reload = httpx.post(f"{url}/admin/reload", headers={"Authorization": "Bearer admin-secret-for-tests"})

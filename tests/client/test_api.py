@@ -74,10 +74,10 @@ def test_async_paths_and_arrays(server: str, scans: tuple[Path, dict[str, int]],
 
 
 def test_errors_are_raised_not_returned(mnist: Mnist) -> None:
-    with service(API_KEY="k") as url:
+    with service(API_KEY="client-test-key-0001") as url:
         with pytest.raises(AuthenticationError, match="needs an API key"):
             DigitsClient(url).multiclass([mnist.x_test[0]])
-        (answered,) = DigitsClient(url, "k").multiclass([mnist.x_test[0]])
+        (answered,) = DigitsClient(url, "client-test-key-0001").multiclass([mnist.x_test[0]])
         assert isinstance(answered, MulticlassResult) and answered.label == mnist.y_test[0]
     with pytest.raises(ServiceUnreachable, match=f"cannot reach the service at {url}"):
         asyncio.run(AsyncDigitsClient(url).multiclass([mnist.x_test[0]]))

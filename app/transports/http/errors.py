@@ -41,9 +41,27 @@ def retry_after(error: ServiceError) -> dict[str, str] | None:
     return {"retry-after": str(error.retry_after_s)} if isinstance(error, Overloaded) else None
 
 
-async def _service_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ServiceError)
-    return error_response(request.scope, exc.status_code, exc.detail, retry_after(exc))
+def expected_error_response(scope: Scope, exc: Exception) -> JSONResponse | None:
+    """The answer to an error the service expects (its own, Starlette's HTTP errors, a client gone); None for a
+    bug. Starlette's exception handlers and RequestGate's hot path both answer through this."""
+    if isinstance(exc, ServiceError):
+        return error_response(scope, exc.status_code, exc.detail, retry_after(exc))
+    if isinstance(exc, HTTPException):
+        return error_response(scope, exc.status_code, str(exc.detail), exc.headers)
+    if isinstance(exc, ClientGone | ClientDisconnect):
+        return error_response(scope, CLIENT_CLOSED_REQUEST, "the client went away")
+    return None
+
+
+def internal_error_response(scope: Scope) -> JSONResponse:
+    """The 500 of a bug, as JSON that leaks nothing (the traceback goes to the log)."""
+    return error_response(scope, 500, INTERNAL_ERROR)
+
+
+async def _expected_error(request: Request, exc: Exception) -> JSONResponse:
+    response = expected_error_response(request.scope, exc)
+    assert response is not None
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -52,25 +70,14 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request.scope, 422, "; ".join(details))
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, HTTPException)
-    return error_response(request.scope, exc.status_code, str(exc.detail), exc.headers)
-
-
-async def _client_gone(request: Request, exc: Exception) -> JSONResponse:
-    return error_response(request.scope, CLIENT_CLOSED_REQUEST, "the client went away")
-
-
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    """Starlette's last resort, as JSON that leaks nothing; the request_context middleware logs the traceback."""
-    return error_response(request.scope, 500, INTERNAL_ERROR)
+    """Starlette's last resort; RequestGate logs the traceback."""
+    return internal_error_response(request.scope)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Map every service error, validation error, routing error and unexpected error to its status and body."""
-    app.add_exception_handler(ServiceError, _service_error)
+    for expected in (ServiceError, HTTPException, ClientGone, ClientDisconnect):
+        app.add_exception_handler(expected, _expected_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(ClientGone, _client_gone)
-    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(Exception, _unexpected_error)

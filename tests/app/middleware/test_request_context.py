@@ -75,3 +75,24 @@ def test_json_access_log_has_one_line_per_request_with_its_fields(test_digits: t
     assert found["duration_ms"] > 0 and found["client"].startswith("127.0.0.1:")
     assert [line["status"] for line in lines if line.get("route") == "/predict/multiclass"] == [200, 422]
     assert any(line["logger"].startswith("uvicorn") for line in lines)
+
+
+def test_a_bug_on_a_hot_route_answers_500_with_its_id_and_is_logged(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot routes are called by RequestGate, not Starlette: their bugs get the same 500 body and log line."""
+    app = create_app(make_settings())
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR, "app.error"):
+        model = app.state.services.registry.for_task("multiclass")
+
+        def broken(pixels: object) -> None:
+            raise RuntimeError("a bug in the model")
+
+        monkeypatch.setattr(model, "logits", broken)
+        response = client.post("/predict/multiclass", json={"instances": [[0] * 784]}, headers={"X-Request-ID": "hot"})
+        assert client.post("/v2/models/mnist-multiclass/infer", content=b"{").status_code == 400  # still serving
+    assert response.status_code == 500 and response.headers["x-request-id"] == "hot"
+    assert response.json() == {"detail": "internal server error", "request_id": "hot"}
+    (record,) = [r for r in caplog.records if r.name == "app.error"]
+    assert record.fields["route"] == "/predict/multiclass" and record.fields["status"] == 500  # type: ignore[attr-defined]
+    assert "a bug in the model" in json.loads(JsonFormatter().format(record))["traceback"]

@@ -41,6 +41,12 @@ FORM_PART = f"--{BOUNDARY}\r\nContent-Disposition: form-data; {{part}}\r\n\r\n{{
         (MULTICLASS, {"instances": [7]}, "instances[0]: expected 784 values or 28x28"),
         (MULTICLASS, {"instances": [[0] * 783 + [256]]}, "instances[0]: values must be from 0 to 255"),
         (MULTICLASS, {"instances": [DIGIT, [-1] * 784]}, "instances[1]: values must be from 0 to 255"),
+        # Just past 255 (float32 would round it to 255), a string among nested rows, a one-value instance among
+        # full ones, objects for numbers: pins for any faster conversion of the pixels.
+        (MULTICLASS, {"instances": [[0] * 783 + [255.00000001]]}, "instances[0]: values must be from 0 to 255"),
+        (MULTICLASS, {"instances": [DIGIT, [[0] * 28] * 27 + [[0] * 27 + ["1"]]]}, "instances[1]: every value"),
+        (MULTICLASS, {"instances": [DIGIT, [0]]}, "instances[1]: expected 784 values or 28x28, got 1"),
+        (MULTICLASS, {"instances": [[[0] * 28] * 28, DIGIT, [{}] * 784]}, "instances[2]: every value must be"),
         (MULTICLASS, {"instances": [DIGIT], "top_k": 0}, "top_k: expected an integer from 1 to 10"),
         (MULTICLASS, {"instances": [DIGIT], "top_k": 11}, "top_k"),
         (MULTICLASS, {"instances": [DIGIT], "top_k": "3"}, "top_k"),

@@ -1,11 +1,12 @@
 """Bearer API keys on every route but health, readiness, metrics and the page; ADMIN_KEY on /admin."""
 
 from pydantic import SecretStr
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.operations.auth import KeyRing, admin_key_accepts, bearer_token
 from app.transports.http.errors import error_response
 from app.transports.http.middleware import PROBE_PATHS
+from app.transports.http.responses import JSONResponse
 from app.transports.http.routes.page import STATIC_PATH, SWAGGER_PATH
 
 PUBLIC_PATHS = PROBE_PATHS | {"/", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
@@ -16,43 +17,34 @@ ADMIN_PREFIX = "/admin/"
 CHALLENGE = [(b"www-authenticate", b"Bearer")]
 
 
-class ApiKeyMiddleware:
-    """401 with `WWW-Authenticate: Bearer` for a missing or wrong key, in the route's error style."""
+class ApiKeyCheck:
+    """Which requests a key lets through (RequestGate asks it once per request, before any route runs)."""
 
-    def __init__(self, app: ASGIApp, keys: KeyRing, admin_key: SecretStr | None) -> None:
-        self.app = app
+    def __init__(self, keys: KeyRing, admin_key: SecretStr | None) -> None:
         self.keys = keys
         self.admin_key = admin_key
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def refusal(self, scope: Scope, authorization: bytes | None) -> JSONResponse | None:
+        """None when the request may go on; else its answer: 404 while /admin is disabled, or 401 with
+        `WWW-Authenticate: Bearer` for a missing or wrong key, in the route's error style."""
         path: str = scope["path"]
         if path.startswith(ADMIN_PREFIX):
             if self.admin_key is None or not self.admin_key.get_secret_value():
-                await error_response(scope, 404, "admin routes are disabled: ADMIN_KEY is not set")(
-                    scope, receive, send
-                )
-                return
-            if not admin_key_accepts(self.admin_key, self._token(scope)):
-                message = "missing or wrong admin key: send Authorization: Bearer <ADMIN_KEY>"
-                await self._refuse(scope, receive, send, message)
-                return
+                return error_response(scope, 404, "admin routes are disabled: ADMIN_KEY is not set")
+            if not admin_key_accepts(self.admin_key, _token(authorization)):
+                return _unauthorized(scope, "missing or wrong admin key: send Authorization: Bearer <ADMIN_KEY>")
         elif self.keys.enabled and path not in PUBLIC_PATHS and not path.startswith(PUBLIC_PREFIXES):
-            token = self._token(scope)
+            token = _token(authorization)
             if token is None or not self.keys.accepts(token):
-                await self._refuse(scope, receive, send, "missing or wrong API key: send Authorization: Bearer <key>")
-                return
-        await self.app(scope, receive, send)
+                return _unauthorized(scope, "missing or wrong API key: send Authorization: Bearer <key>")
+        return None
 
-    @staticmethod
-    def _token(scope: Scope) -> str | None:
-        header = next((value for name, value in scope["headers"] if name == b"authorization"), None)
-        return bearer_token(header.decode("latin-1")) if header is not None else None
 
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, message: str) -> None:
-        response = error_response(scope, 401, message)
-        response.raw_headers += CHALLENGE
-        await response(scope, receive, send)
+def _token(authorization: bytes | None) -> str | None:
+    return bearer_token(authorization.decode("latin-1")) if authorization is not None else None
+
+
+def _unauthorized(scope: Scope, message: str) -> JSONResponse:
+    response = error_response(scope, 401, message)
+    response.raw_headers += CHALLENGE
+    return response

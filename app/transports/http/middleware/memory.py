@@ -1,5 +1,6 @@
 """Memory admission: every request with a body reserves its worst-case memory before the body is read, and
-holds it until its answer has been sent. The outermost layer, so it wraps whatever serves the request.
+holds it until its answer has been sent. RequestGate runs it for every request it lets in (after the request id,
+MAX_CONCURRENCY and the keys), around whatever serves the request: a hot route or FastAPI.
 
 A refused body (up to MAX_BODY_BYTES) is read and dropped before the refusal is sent, chunk by chunk, costing
 no memory: clients such as httpx and requests send the whole body before they read an answer, and a server
@@ -11,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.admission import BodyCost, MemoryBudget
 from app.core.errors import Overloaded, PayloadTooLarge, ServiceError
+from app.core.inputs import MAX_DIGITS
 from app.transports.http.errors import error_response, retry_after
 from app.transports.http.middleware import PROBE_PATHS
 
@@ -19,16 +21,17 @@ HEADER_OVERHEAD = 4
 """': ' and CRLF around each header line."""
 
 
-class MemoryAdmissionMiddleware:
+class MemoryAdmission:
     """Reserves headers + what the body may become (BodyCost; a chunked body: as its bytes arrive) in the
     worker's MemoryBudget; 413 for a request that could never fit, 503 with Retry-After when no room came in
     time; the body is not read while the request waits. Probes and bodiless requests are exempt."""
 
-    def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost, drain_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, budget: MemoryBudget, cost: BodyCost) -> None:
         self.app = app
         self.budget = budget
         self.cost = cost
-        self.drain_bytes = drain_bytes
+        self.drain_bytes = cost.inflated_bytes
+        """The longest refused body read and dropped (MAX_BODY_BYTES)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PROBE_PATHS:
@@ -40,7 +43,7 @@ class MemoryAdmissionMiddleware:
         for name, value in scope["headers"]:
             head += len(name) + len(value) + HEADER_OVERHEAD
             if name == b"content-length":
-                length = int(value) if value.isdigit() else 0
+                length = int(value) if value.isdigit() and len(value) <= MAX_DIGITS else 0
             elif name == b"transfer-encoding":
                 length = None
             elif name == b"content-encoding":

@@ -22,13 +22,14 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 
 class DirectRoute(APIRoute):
-    """A POST route for hot paths: FastAPI documents it, but calls it without dependency solving or validation.
+    """A POST route for hot paths: FastAPI documents it, RequestGate calls it, with no dependency solving,
+    validation or per-request exception wrapper.
 
     The endpoint gets the Request and the path parameters as keyword arguments, reads and checks the body
-    itself (within the request's budgets) and returns a Response. No per-request exception wrapper either:
-    errors go to the app's exception handlers like any other. scope["route"] is set, so request metrics are
-    labelled by the route template. OpenAPI: the JSON body is `request_model`; `other_bodies` adds the other
-    media types the endpoint reads (multipart form, raw bytes).
+    itself (within the request's budgets) and returns a Response; its errors are answered by the gate, like
+    the app's exception handlers would. The router only sees the other methods on its path (405), labelled by
+    the route template like every request. OpenAPI: the JSON body is `request_model`; `other_bodies` adds the
+    other media types the endpoint reads (multipart form, raw bytes).
     """
 
     def __init__(
@@ -62,12 +63,6 @@ class DirectRoute(APIRoute):
         json_body.annotation = request_model
         self.body_field = create_model_field(name=f"Body_{operation_id}", type_=request_model, field_info=json_body)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            response = await endpoint(Request(scope, receive, send), **scope["path_params"])
-            await response(scope, receive, send)
-
-        self.app = app
-
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         """Starlette's match plus scope["route"] (these routes sit on the app itself, never in an included router)."""
         match, child_scope = Route.matches(self, scope)
@@ -76,7 +71,7 @@ class DirectRoute(APIRoute):
         return match, child_scope
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Starlette's: the method check (405), then the endpoint."""
+        """Starlette's method check: the router only gets the methods the gate does not serve, all 405."""
         await Route.handle(self, scope, receive, send)
 
 

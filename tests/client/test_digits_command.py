@@ -98,10 +98,10 @@ def test_api_keys(scans: tuple[Path, dict[str, int]]) -> None:
     folder, _ = scans
     one = str(folder / "scan00.png")
     many = (str(folder / "box2" / "old"), "--batch-size", "1", "--concurrency", "8")  # refused 8 at a time
-    with service(API_KEY="s3cret") as url:
+    with service(API_KEY="s3cret-client-test-key") as url:
         without = digits("multiclass", *many, "--url", url)
         wrong = digits("multiclass", one, "--url", url, "--api-key", "guess")
-        right = digits("multiclass", one, env={"DIGITS_URL": url, "DIGITS_API_KEY": "s3cret"})
+        right = digits("multiclass", one, env={"DIGITS_URL": url, "DIGITS_API_KEY": "s3cret-client-test-key"})
     for refused, advice in ((without, "DIGITS_API_KEY"), (wrong, "refused the key")):
         assert refused.returncode == 2 and refused.stdout == ""
         assert refused.stderr.count("\n") == 1 and "needs an API key" in refused.stderr and advice in refused.stderr

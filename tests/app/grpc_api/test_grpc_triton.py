@@ -160,16 +160,18 @@ def test_200_calls_on_16_threads_all_get_their_own_answer(
 
 
 def test_api_keys_are_asked_of_every_call_but_health(test_digits: tuple, tmp_path: Path) -> None:
-    service = start_grpc_service(API_KEY="grpc-secret")
+    service = start_grpc_service(API_KEY="grpc-secret-for-tests")
     try:
         pixels = saved(tmp_path, test_digits[0][:2])
         refused = triton("infer", service, model=MULTICLASS, pixels=pixels, datatype="UINT8")
         assert refused["error"]["code"] == "UNAUTHENTICATED"
         wrong = triton("infer", service, model=MULTICLASS, pixels=pixels, datatype="UINT8", key="guess")
         assert wrong["error"]["code"] == "UNAUTHENTICATED"
-        answer = triton("infer", service, model=MULTICLASS, pixels=pixels, datatype="UINT8", key="grpc-secret")
+        answer = triton(
+            "infer", service, model=MULTICLASS, pixels=pixels, datatype="UINT8", key="grpc-secret-for-tests"
+        )
         assert answer["outputs"]["label"] == test_digits[1][:2].tolist()
-        assert triton("health", service, model=MULTICLASS, key="grpc-secret")["ready"]
+        assert triton("health", service, model=MULTICLASS, key="grpc-secret-for-tests")["ready"]
     finally:
         service.process.terminate()
         service.process.wait(timeout=30)

@@ -24,8 +24,10 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Chromium for one test module: Playwright's sync API runs an event loop in this thread while it is open, and
+    later tests (the client's) call asyncio.run, which refuses to start inside a running loop."""
     if not CHROMIUM.exists():
         _unavailable(f"no Chromium at {CHROMIUM} (make test installs Debian's chromium)")
     with sync_playwright() as playwright:

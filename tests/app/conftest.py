@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -128,11 +129,11 @@ def wait_until_ready(process: subprocess.Popen, url: str, timeout_s: float = 30)
     pytest.fail(f"service did not become ready in {timeout_s} s")
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The base URL of a started, ready service on the shipped models."""
+@contextmanager
+def service(**env: str) -> Iterator[str]:
+    """A started, ready `python -m app` on the shipped models (with extra settings); its base URL."""
     port = free_port()
-    process = start_service(SHIPPED_MODELS, port, LOG_LEVEL="warning")
+    process = start_service(SHIPPED_MODELS, port, LOG_LEVEL="warning", **env)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(process, url)
@@ -140,3 +141,10 @@ def server() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """The base URL of a started, ready service on the shipped models."""
+    with service() as url:
+        yield url

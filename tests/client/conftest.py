@@ -4,32 +4,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.app.conftest import SHIPPED_MODELS, free_port, start_service, wait_until_ready
+from tests.app.conftest import service
 from training.data import Mnist, load_mnist
 
 DIGITS = Path(sys.executable).parent / "digits"
 """The console script the project's install puts next to its Python."""
-
-
-@contextmanager
-def service(**env: str) -> Iterator[str]:
-    """A started, ready `python -m app` on the shipped models (with extra settings); its base URL."""
-    port = free_port()
-    process = start_service(SHIPPED_MODELS, port, LOG_LEVEL="warning", **env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(process, url)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="session")

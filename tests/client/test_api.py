@@ -24,7 +24,7 @@ from digits import (
     ServiceUnreachable,
 )
 
-from tests.client.conftest import service
+from tests.app.conftest import service
 from training.data import Mnist, make_canvases
 
 

@@ -9,10 +9,10 @@ from collections.abc import Callable
 import httpx
 import numpy as np
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from tests.app.conftest import png_bytes
-from tests.app.web.conftest import SCREENSHOTS, Watch
+from tests.app.web.conftest import ACTION_TIMEOUT_MS, SCREENSHOTS, Watch
 from training.data import Mnist
 
 pytestmark = pytest.mark.timeout(90)
@@ -85,7 +85,8 @@ def bars(page: Page, testid: str) -> list[dict[str, str]]:
 
 def open_page(page: Page, server: str) -> None:
     page.goto(server)
-    page.wait_for_function("document.getElementById('multilabel-info').textContent.includes('micro-F1')")
+    # A locator wait, not wait_for_function: its string predicate is eval'd in the page, which the CSP forbids.
+    expect(page.locator("#multilabel-info")).to_contain_text("micro-F1", timeout=ACTION_TIMEOUT_MS)
 
 
 def first_of_each_digit(mnist: Mnist) -> list[np.ndarray]:
